@@ -1,0 +1,27 @@
+"""Helpers shared by every click command: error mapping and output formatting."""
+
+import functools
+import json
+
+import click
+
+from .errors import StoreError
+
+
+def user_errors(*extra):
+    """Turn named domain errors into one-line ClickExceptions (exit 1, no traceback)."""
+    handled = (StoreError,) + extra
+
+    def wrap(fn):
+        @functools.wraps(fn)
+        def inner(*args, **kwargs):
+            try:
+                return fn(*args, **kwargs)
+            except handled as exc:
+                raise click.ClickException(str(exc)) from None
+        return inner
+    return wrap
+
+
+def echo_json(obj):
+    click.echo(json.dumps(obj, indent=2, default=str))

@@ -1,0 +1,51 @@
+"""Named errors of the feature store; each message says what to do about it."""
+
+
+class StoreError(Exception):
+    """Base class: every store failure a user can act on."""
+
+
+class NotAStoreError(StoreError):
+    """The file is missing, not HDF5, or not a onesheet store."""
+
+
+class SchemaVersionError(StoreError):
+    """The store was written with a schema this version of onesheet cannot read."""
+
+
+class StoreLockedError(StoreError):
+    """Another process is writing to the store."""
+
+
+class ReadOnlyError(StoreError):
+    """A write was attempted on a store opened with mode='r'."""
+
+
+class UnknownFeatureError(StoreError, KeyError):
+    """A feature name that the store does not hold."""
+
+    def __str__(self):  # KeyError would repr() the message
+        return self.args[0]
+
+
+class UnknownIdsError(StoreError, KeyError):
+    """Some of the asked ids are not in the store (or not in that feature)."""
+
+    def __init__(self, message, ids):
+        super().__init__(message)
+        self.ids = list(ids)
+
+    def __str__(self):
+        return self.args[0]
+
+
+class ProvenanceError(StoreError):
+    """Feature provenance is missing or differs from what is already stored."""
+
+
+class FeatureShapeError(StoreError):
+    """A written matrix does not match its ids or the stored feature's width."""
+
+
+class CatalogError(StoreError):
+    """The catalog cannot be read at all (not a CSV, no id column, no rows)."""

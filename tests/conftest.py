@@ -1,0 +1,59 @@
+"""Shared fixtures: tiny synthetic catalogs with real JPEG posters, and the real data set."""
+
+import csv
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+REAL_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "tmdb-posters"
+REAL_CATALOG = REAL_DATA / "movies.csv"
+
+HEADER = ["movie_key", "title", "year", "genres", "overview", "poster"]
+
+GENRE_POOL = ["Action", "Comedy", "Drama", "Horror", "Romance", "Science Fiction", "Western"]
+WORDS = ("space ship alien laser planet love kiss heart wedding murder ghost blood "
+         "cowboy horse sheriff gun family dog laugh party war soldier").split()
+
+
+def write_catalog(path, rows, header=HEADER):
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(header)
+        w.writerows(rows)
+    return path
+
+
+def make_poster(path, seed, size=(60, 90)):
+    rng = np.random.default_rng(seed)
+    pixels = (rng.random((size[1], size[0], 3)) * 255).astype(np.uint8)
+    Image.fromarray(pixels).save(path, quality=85)
+    return path
+
+
+@pytest.fixture
+def tiny_catalog(tmp_path):
+    """A 24-movie catalog over three decades with real (random-pixel) JPEG posters."""
+    posters = tmp_path / "posters"
+    posters.mkdir()
+    rng = np.random.default_rng(0)
+    rows = []
+    for i in range(24):
+        make_poster(posters / f"{i}.jpg", i)
+        genres = "|".join(sorted(set(rng.choice(GENRE_POOL, size=rng.integers(1, 3)))))
+        overview = " ".join(rng.choice(WORDS, size=12))
+        rows.append([str(1000 + i), f"Movie {i}", str(1950 + 10 * (i % 3) + i % 7), genres, overview, f"posters/{i}.jpg"])
+    return write_catalog(tmp_path / "movies.csv", rows)
+
+
+@pytest.fixture
+def real_catalog():
+    if not REAL_CATALOG.exists():
+        pytest.skip(f"real data set not found at {REAL_CATALOG}")
+    return REAL_CATALOG
+
+
+def env_without_coverage():
+    return {k: v for k, v in os.environ.items() if not k.startswith("COV_")}
