@@ -211,7 +211,10 @@ class FeatureStore:
         return self._cached(("fids", name), lambda: _strings(self._feature_group(name)["ids"]))
 
     def _feature_index(self, name) -> dict:
-        return self._cached(("fidx", name), lambda: {m: i for i, m in enumerate(self.feature_ids(name))})
+        key = ("fidx", name)
+        if key not in self._cache:  # fast path first: lookups of one id must stay well under a millisecond
+            self._cache[key] = {m: i for i, m in enumerate(self.feature_ids(name))}
+        return self._cache[key]
 
     def _dense(self, name):
         """The dense matrix as an ndarray-like: a read-only memmap when contiguous, else the dataset."""
@@ -229,9 +232,11 @@ class FeatureStore:
             return g["indptr"][()], g["indices"], g["data"], tuple(int(x) for x in g.attrs["shape"])
         return self._cached(("sparse", name), build)
 
+    def _kind(self, name):
+        return self._cached(("kind", name), lambda: str(self._feature_group(name).attrs["kind"]))
+
     def _gather(self, name, rows):
-        kind = self._feature_group(name).attrs["kind"]
-        if kind == schema.DENSE:
+        if self._kind(name) == schema.DENSE:
             matrix = self._dense(name)
             if isinstance(matrix, np.ndarray):
                 return np.asarray(matrix[rows])
@@ -369,7 +374,17 @@ class FeatureStore:
         with self.batch():
             yield self._writable(replace)
 
-    def write_features(self, name, ids, matrix, provenance):
+    def artifacts(self, name) -> dict:
+        """Arrays an encoder stored beside its feature (vocabulary, idf, ...) to be rebuilt exactly."""
+        g = self._feature_group(name)
+        if "artifacts" not in g:
+            return {}
+        out = {}
+        for key, ds in g["artifacts"].items():
+            out[key] = np.array(_strings(ds), dtype=object) if h5py.check_string_dtype(ds.dtype) else ds[()]
+        return out
+
+    def write_features(self, name, ids, matrix, provenance, artifacts=None):
         """Store rows of a named feature; rows for ids already present are replaced.
 
         ``provenance`` needs at least encoder, sha256 and preprocessing. Writing rows whose
@@ -405,12 +420,13 @@ class FeatureStore:
             if info["kind"] != kind or info["shape"][1] != matrix.shape[1]:
                 raise FeatureShapeError(f"{name}: stored as {info['kind']} {info['shape']}, got {kind} {matrix.shape}")
             prov["created_at"] = old_prov.get("created_at", _now())
+            artifacts = self.artifacts(name) if artifacts is None else artifacts
             ids, matrix = self._merge(name, ids, matrix, kind)
         else:
             prov["created_at"] = _now()
-        self._put_feature(name, ids, matrix, kind, prov)
+        self._put_feature(name, ids, matrix, kind, prov, artifacts)
 
-    def _put_feature(self, name, ids, matrix, kind, prov):
+    def _put_feature(self, name, ids, matrix, kind, prov, artifacts=None):
         path = f"{schema.FEATURES}/{name}"
         with self._write([path]) as f:
             g = f.create_group(path)
@@ -426,6 +442,11 @@ class FeatureStore:
                 g.attrs["shape"] = np.array(matrix.shape, dtype=np.int64)
             else:
                 g.create_dataset("matrix", data=np.asarray(matrix, dtype=np.float32))  # contiguous: memory-mappable
+            for key, value in (artifacts or {}).items():
+                value = np.asarray(value)
+                if value.dtype == object or value.dtype.kind in "US":
+                    value = np.array([str(v) for v in value], dtype=_STR)
+                g.create_dataset(f"artifacts/{key}", data=value)
 
     def _merge(self, name, ids, matrix, kind):
         old_ids = self.feature_ids(name)
@@ -448,7 +469,7 @@ class FeatureStore:
             return len(drop)
         rows = self._gather(name, self._rows_of(keep, self._feature_index(name), name))
         info = self.feature_info(name)
-        self._put_feature(name, keep, rows, info["kind"], info["provenance"])
+        self._put_feature(name, keep, rows, info["kind"], info["provenance"], self.artifacts(name))
         return len(drop)
 
     def delete_feature(self, name):

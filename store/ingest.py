@@ -27,6 +27,7 @@ class IngestResult:
     updated: int
     unchanged: int
     invalidated: dict       # feature name -> rows dropped because their input changed
+    rows: list              # the catalog rows that were kept (catalog.CatalogRow)
 
 
 def _poster_hash(row):
@@ -81,4 +82,4 @@ def ingest(catalog_path, store_path, id_column=None, vocabulary=None) -> IngestR
                 stale = changed_by_source.get(name.split("/")[0], [])
                 if stale:
                     invalidated[name] = store.delete_rows(name, stale)
-    return IngestResult(report, id_col, added, updated, unchanged, invalidated)
+    return IngestResult(report, id_col, added, updated, unchanged, invalidated, rows)

@@ -57,3 +57,16 @@ def real_catalog():
 
 def env_without_coverage():
     return {k: v for k, v in os.environ.items() if not k.startswith("COV_")}
+
+
+@pytest.fixture(scope="session")
+def onnx_cache(tmp_path_factory):
+    """One ONNX export cache for the whole test session (an export takes a few seconds)."""
+    cache = os.environ.get("ONESHEET_TEST_CACHE") or str(tmp_path_factory.mktemp("onnx-cache"))
+    old = os.environ.get("ONESHEET_CACHE")
+    os.environ["ONESHEET_CACHE"] = cache
+    yield cache
+    if old is None:
+        os.environ.pop("ONESHEET_CACHE", None)
+    else:
+        os.environ["ONESHEET_CACHE"] = old

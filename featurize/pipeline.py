@@ -1,0 +1,164 @@
+"""featurize(catalog, store): ingest, then fill every default feature for every movie that lacks it.
+
+Resumable by construction: rows are committed to the store every ``commit_every`` posters
+(each commit atomic), and a run only computes rows a feature does not hold yet. An
+interrupted run (Ctrl-C, kill -9) therefore continues where it stopped.
+"""
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from store import FeatureStore
+from store.ingest import ingest
+
+from .encoders import free_name, poster_encoder, text_encoders
+from .errors import FeaturizeError
+from .stream import poster_batches
+
+
+class NullProgress:
+    def update(self, n=1):
+        pass
+
+    def close(self):
+        pass
+
+
+def no_progress(desc, total):
+    return NullProgress()
+
+
+@dataclass
+class FeaturizeOptions:
+    poster_model: str = "efficientnet-lite0"
+    onnx: str = None
+    preprocess: str = None          # "efficientnet" | "imagenet" (for --onnx models)
+    word_vectors: str = None        # None = GloVe 6B 50-d
+    batch_size: int = 32
+    workers: int = 2
+    limit: int = None
+    device: str = "auto"
+    commit_every: int = 1024
+    id_column: str = None
+    posters: bool = True
+    text: bool = True
+
+
+@dataclass
+class FeatureRun:
+    name: str
+    written: int = 0
+    already: int = 0
+    zero_rows: int = 0                           # text rows with no usable word
+    skipped: list = field(default_factory=list)  # (id, kind, detail)
+    seconds: float = 0.0
+
+    @property
+    def rate(self):
+        return self.written / self.seconds if self.seconds else 0.0
+
+
+@dataclass
+class FeaturizeSummary:
+    ingest: object
+    features: list
+    providers: list
+    seconds: float
+
+
+def _missing(store, name, ids):
+    have = set(store.feature_ids(name)) if name in store.features() else set()
+    return [m for m in ids if m not in have], len(have & set(ids))
+
+
+def _text_features(store, ids, overviews, word_vectors, progress):
+    runs = []
+    for name, enc in text_encoders(store, word_vectors).items():
+        t0 = time.perf_counter()
+        todo, already = _missing(store, name, ids)
+        run = FeatureRun(name, already=already)
+        if todo:
+            if getattr(enc, "terms", True) is None:
+                try:
+                    enc.fit([overviews[m] for m in ids])
+                except FeaturizeError as exc:
+                    run.skipped += [(m, "no_vocabulary", str(exc)) for m in todo]
+                    runs.append(run)
+                    continue
+            bar = progress(name, len(todo))
+            texts = [overviews[m] for m in todo]
+            matrix = enc.transform(texts)
+            run.zero_rows = int((abs(matrix).sum(axis=1) == 0).sum())
+            store.write_features(name, todo, matrix, enc.provenance(), artifacts=enc.artifacts() or None)
+            run.written = len(todo)
+            bar.update(len(todo))
+            bar.close()
+        run.seconds = time.perf_counter() - t0
+        runs.append(run)
+    return runs
+
+
+def _poster_feature(store, ids, posters, opts, progress):
+    encoder = poster_encoder(opts.poster_model, opts.onnx, opts.preprocess, opts.device)
+    name = free_name(store, encoder.name, encoder.provenance["sha256"])
+    todo, already = _missing(store, name, ids)
+    run = FeatureRun(name, already=already)
+    no_poster = [m for m in todo if not posters[m]]
+    run.skipped += [(m, "missing", "catalog gives no readable poster") for m in no_poster]
+    todo = [m for m in todo if posters[m]]
+    if not todo:
+        return run, []
+    embedder = encoder.embedder
+    prov = dict(encoder.provenance, providers=embedder.providers)
+    prov.pop("source", None)
+    bar = progress(name, len(todo))
+    pending_ids, pending_rows = [], []
+    t0 = time.perf_counter()
+
+    def commit():
+        if pending_ids:
+            store.write_features(name, list(pending_ids), np.concatenate(pending_rows), prov)
+            run.written += len(pending_ids)
+            pending_ids.clear()
+            pending_rows.clear()
+
+    try:
+        for batch_ids, batch, failures in poster_batches(((m, posters[m]) for m in todo), encoder.preprocessing,
+                                                         opts.batch_size, opts.workers):
+            run.skipped += [(m, e.kind, e.detail) for m, e in failures]
+            if batch_ids:
+                pending_rows.append(embedder.embed(batch))
+                pending_ids.extend(batch_ids)
+            bar.update(len(batch_ids) + len(failures))
+            if len(pending_ids) >= opts.commit_every:
+                commit()
+    finally:  # Ctrl-C or an error: keep what was embedded, then let the exception go on
+        commit()
+        bar.close()
+        run.seconds = time.perf_counter() - t0
+    return run, embedder.providers
+
+
+def featurize(catalog, store_path, options=None, progress=no_progress) -> FeaturizeSummary:
+    """Ingest ``catalog`` into ``store_path`` and compute every missing poster and overview feature."""
+    opts = options or FeaturizeOptions()
+    t0 = time.perf_counter()
+    ingested = ingest(catalog, store_path, id_column=opts.id_column)
+    with FeatureStore.open(store_path, "a") as store:
+        movies = store.movies()
+        kept = {r.id for r in ingested.rows}
+        ids = [m for m in movies["id"] if m in kept]
+        if opts.limit is not None:
+            ids = ids[: opts.limit]
+        overviews = dict(zip(movies["id"], movies["overview"]))
+        posters = dict(zip(movies["id"], movies["poster"]))
+        runs, providers = [], []
+        if opts.text:
+            runs += _text_features(store, ids, overviews, opts.word_vectors, progress)
+        if opts.posters:
+            run, providers = _poster_feature(store, ids, posters, opts, progress)
+            runs.append(run)
+    return FeaturizeSummary(ingested, runs, providers, time.perf_counter() - t0)
+
