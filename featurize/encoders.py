@@ -52,7 +52,8 @@ def poster_encoder(model="efficientnet-lite0", onnx=None, preprocess=None, devic
         path = exported_model(model)
         name = f"poster/{model}"
         prov = {"encoder": model, "onnx_opset": OPSET, "onnx_ir_version": IR_VERSION}
-    prov.update(sha256=sha256_file(path), preprocessing=pre.describe())
+    prov.update(sha256=sha256_file(path), preprocessing=pre.describe(),
+                preprocessing_params={"resize": pre.resize, "crop": pre.crop, "mean": list(pre.mean), "std": list(pre.std)})
     return PosterEncoder(name, path, pre, prov, device)
 
 
@@ -74,7 +75,7 @@ def text_encoders(store, word_vectors=None):
         out[name] = cls.from_artifacts(store.artifacts(name)) if name in store.features() else cls()
     kv, suffix, sha = wordvec.load(word_vectors)
     name = free_name(store, f"overview/{suffix}", sha)
-    out[name] = MeanWordVectors(kv, suffix, sha)
+    out[name] = MeanWordVectors(kv, suffix, sha, source=word_vectors)
     return out
 
 

@@ -112,7 +112,6 @@ def _poster_feature(store, ids, posters, opts, progress):
         return run, []
     embedder = encoder.embedder
     prov = dict(encoder.provenance, providers=embedder.providers)
-    prov.pop("source", None)
     bar = progress(name, len(todo))
     pending_ids, pending_rows = [], []
     t0 = time.perf_counter()

@@ -37,6 +37,11 @@ def _fit(cls, params, texts):
             raise FeaturizeError(f"no overview text to learn a vocabulary from ({exc})") from None
 
 
+def _params(art, default):
+    """The fit-time settings stored with a vocabulary (``default`` for stores that predate them)."""
+    return json.loads(str(art["params"][0])) if "params" in art else default
+
+
 def _json_params(params):
     return {k: (list(v) if isinstance(v, tuple) else v) for k, v in params.items() if k != "dtype"}
 
@@ -70,7 +75,7 @@ class BagOfWords:
 
     @classmethod
     def from_artifacts(cls, art, provenance=None):
-        return cls([str(t) for t in art["terms"]], json.loads(str(art["params"][0])))
+        return cls([str(t) for t in art["terms"]], _params(art, BOW_PARAMS))
 
     def provenance(self):
         return {"encoder": "sklearn CountVectorizer", "sha256": _vocab_hash(self.kind, self.params, self.terms),
@@ -110,7 +115,7 @@ class Tfidf:
 
     @classmethod
     def from_artifacts(cls, art, provenance=None):
-        return cls([str(t) for t in art["terms"]], np.asarray(art["idf"]), json.loads(str(art["params"][0])))
+        return cls([str(t) for t in art["terms"]], np.asarray(art["idf"]), _params(art, _json_params(TFIDF_PARAMS)))
 
     def provenance(self):
         return {"encoder": "sklearn TfidfVectorizer",
@@ -129,8 +134,8 @@ class MeanWordVectors:
 
     kind = "mean-word-vectors"
 
-    def __init__(self, keyed_vectors, name, sha256):
-        self.kv, self.name, self.sha256 = keyed_vectors, name, sha256
+    def __init__(self, keyed_vectors, name, sha256, source=None):
+        self.kv, self.name, self.sha256, self.source = keyed_vectors, name, sha256, source
 
     def fit(self, texts):
         return self  # nothing to learn: the vectors are pretrained
@@ -169,4 +174,4 @@ class MeanWordVectors:
         return {"encoder": f"gensim KeyedVectors {self.name}", "sha256": self.sha256,
                 "preprocessing": "lower-cased tokens [a-z0-9']+, sklearn English stop words removed, "
                                  "mean of known-word vectors, zero vector when none",
-                "dim": int(self.kv.vector_size), "word_vectors": self.name}
+                "dim": int(self.kv.vector_size), "word_vectors": self.name, "source": self.source or self.name}

@@ -1,0 +1,86 @@
+"""`onesheet fit` and `onesheet predict`: thin click shells over classifiers' library API."""
+
+import json
+
+import click
+from tqdm import tqdm
+
+from featurize.errors import FeaturizeError
+from store.cliutil import echo_json, user_errors
+
+from .batch import catalog_rows, folder_rows, predict_rows
+from .decades import DEFAULT_CONFIGS, FitOptions, fit
+from .heads import HEADS
+from .predict import Predictor
+from .report_fit import format_fit
+
+
+def _bar(desc, total):
+    return tqdm(total=total, desc=desc, unit="model", dynamic_ncols=True)
+
+
+@click.command("fit")
+@click.argument("store_path", type=click.Path(dir_okay=False))
+@click.option("--models", "models_dir", required=True, type=click.Path(file_okay=False), help="Model directory.")
+@click.option("--head", "heads", multiple=True, type=click.Choice(sorted(HEADS)), help="Head(s) to fit.")
+@click.option("--features", "specs", multiple=True, help="Feature spec(s), e.g. poster/efficientnet-lite0+overview/tfidf.")
+@click.option("--decades", default=None, help="Comma-separated decades to fit own models for (default: all).")
+@click.option("--min-movies", default=150, show_default=True, help="Movies a decade needs for its own model.")
+@click.option("--no-balance", is_flag=True, help="Turn class balancing off.")
+@click.option("--seed", default=0, show_default=True)
+@click.option("--kernel", type=click.Choice(["linear", "rbf"]), default=None, help="SVM kernel (svm head only).")
+@user_errors(FeaturizeError)
+def fit_cmd(store_path, models_dir, heads, specs, decades, min_movies, no_balance, seed, kernel):
+    """Fit per-decade and pooled genre models from the store into --models DIR."""
+    if heads or specs:
+        configs = [(h, s) for h in (heads or ["svm"]) for s in (specs or [DEFAULT_CONFIGS[0][1]])]
+    else:
+        configs = list(DEFAULT_CONFIGS)
+    params = {"kernel": kernel} if kernel else {}
+    if kernel and any(h != "svm" for h, _ in configs):
+        raise click.UsageError("--kernel applies to --head svm only")
+    opts = FitOptions(decades=[int(d) for d in decades.split(",")] if decades else None, min_movies=min_movies,
+                      balance=not no_balance, seed=seed, head_params=params)
+    manifest = fit(store_path, models_dir, configs, opts, progress=_bar)
+    click.echo(format_fit(manifest, [f"{h}__" for h, _ in configs], models_dir))
+
+
+@click.command("predict")
+@click.argument("posters", nargs=-1, type=click.Path(dir_okay=False))
+@click.option("--models", "models_dir", required=True, type=click.Path(file_okay=False, exists=True))
+@click.option("--overview", default=None, help="The movie's overview text (single-poster mode).")
+@click.option("--year", type=int, default=None, help="Release year: picks that decade's model.")
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--catalog", type=click.Path(dir_okay=False, exists=True), help="Predict a whole catalog CSV.")
+@click.option("--posters", "folder", type=click.Path(file_okay=False, exists=True), help="Predict a folder of images.")
+@click.option("--out", type=click.Path(dir_okay=False), help="Predictions CSV (catalog/folder mode).")
+@click.option("--id-column", default=None)
+@click.option("--word-vectors", default=None, help="Path of the word vectors used at featurize time, if not GloVe.")
+@user_errors(FeaturizeError)
+def predict_cmd(posters, models_dir, overview, year, as_json, catalog, folder, out, id_column, word_vectors):
+    """Genres for POSTER(s), or for a whole --catalog / --posters folder into --out CSV."""
+    predictor = Predictor(models_dir, word_vectors=word_vectors)
+    if catalog or folder:
+        if posters or not out:
+            raise click.UsageError("catalog mode takes --catalog CSV or --posters DIR with --out FILE, no POSTER args")
+        id_header, rows = catalog_rows(catalog, id_column) if catalog else folder_rows(folder, year)
+        with tqdm(total=len(rows), desc="predict", unit="movie", dynamic_ncols=True) as bar:
+            n, errors = predict_rows(predictor, rows, out, id_header, progress=bar)
+        click.echo(f"{n} movies predicted into {out} ({errors} with an error column)")
+        return
+    if not posters:
+        raise click.UsageError("give a POSTER file, or --catalog / --posters with --out")
+    preds = predictor.predict(list(posters), [overview or ""] * len(posters), [year] * len(posters))
+    if as_json:
+        echo_json([{"poster": p, "genres": r.genres, "probabilities": r.probabilities, "model": r.model,
+                    "error": r.error or None, "warning": r.warning or None} for p, r in zip(posters, preds)])
+        return
+    for p, r in zip(posters, preds):
+        if r.error:
+            click.echo(f"{p}: error: {r.error}")
+            continue
+        click.echo(f"{p}: {', '.join(r.genres)}   [{r.model}]")
+        if r.warning:
+            click.echo(f"  warning: {r.warning}")
+        for g, prob in list(r.probabilities.items())[:5]:
+            click.echo(f"  {g:<16} {prob:.2f}")

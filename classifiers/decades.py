@@ -1,0 +1,244 @@
+"""Fit one model per decade plus a pooled one, for each (head, feature spec) configuration.
+
+Protocol, in this order:
+1. a seeded, decade-stratified test split is held out and recorded (``split.json``); it is
+   never used for fitting, tuning or choosing (``onesheet evaluate`` scores only it);
+2. the rest is split again into train and validation, per decade;
+3. the pooled model trains on every decade's train rows; a decade with at least
+   ``min_movies`` labelled movies outside the test split also gets its own model;
+4. each model's per-genre thresholds are tuned for F1 on its validation rows;
+5. for each decade, its own model and the pooled one are compared on that decade's
+   validation rows; prediction uses the better one. A decade with too few movies for its
+   own model, or too few validation rows to judge (``min_val``), uses the pooled model.
+"""
+
+import json
+import os
+import time
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.pipeline import Pipeline
+
+from featurize.online import save_encoders
+from store import FeatureStore
+from store.version import PACKAGE_VERSION
+
+from . import metrics, persist
+from .errors import NotEnoughDataError
+from .features import BlockScaler, ids_with_features, load_blocks, parse_spec, spec_tag
+from .heads import make_head
+from .splits import decade_array, holdout, validation
+from .thresholds import tune_thresholds
+
+POSTER = "poster/efficientnet-lite0"
+TEXT = "overview/tfidf+overview/glove-6b-50d"
+FUSED = f"{POSTER}+{TEXT}"
+# What `onesheet fit` trains with no flags: the best model for each kind of input a
+# prediction may have (see README, "Which head and features"): poster and overview, a
+# bare JPEG, and an overview whose poster is missing or broken.
+DEFAULT_CONFIGS = (("svm", FUSED), ("svm", POSTER), ("svm", TEXT))
+MANIFEST = "manifest.json"
+SPLIT = "split.json"
+
+
+@dataclass
+class FitOptions:
+    decades: list = None          # None: every decade in the store
+    min_movies: int = 150         # a decade needs this many non-test movies for its own model
+    min_val: int = 20             # validation rows needed to judge decade vs pooled
+    test_size: float = 0.2
+    val_size: float = 0.2
+    seed: int = 0
+    balance: bool = True
+    compare_balance: bool = True  # also fit the pooled model unbalanced, to report what balancing buys
+    head_params: dict = field(default_factory=dict)
+
+
+def config_name(head, spec):
+    return f"{head}__{spec_tag(spec)}"
+
+
+def _pipeline(head, widths, kinds, balance, params):
+    return Pipeline([("scale", BlockScaler(widths, kinds)), ("head", make_head(head, balance=balance, **params))])
+
+
+def _fit_one(head, X, Y, widths, kinds, balance, params):
+    model = _pipeline(head, widths, kinds, balance, params)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X, Y)
+    return model
+
+
+def _tune(model, Xv, Yv):
+    P = model.predict_proba(Xv)
+    model[-1].set_thresholds(tune_thresholds(Yv, P))
+    return model
+
+
+def _score(model, X, Y):
+    if X.shape[0] == 0:
+        return {"n": 0}
+    P = model.predict_proba(X)
+    return metrics.summary(Y, (P >= model[-1].thresholds_).astype(np.uint8), P)
+
+
+def _rows(mask):
+    return np.flatnonzero(mask)
+
+
+def _load_split(directory, opts):
+    path = os.path.join(directory, SPLIT)
+    if os.path.exists(path):
+        with open(path) as f:
+            split = json.load(f)
+        if split.get("seed") == opts.seed and split.get("test_size") == opts.test_size:
+            return set(split["test_ids"]), set(split["seen_ids"])
+    return None, set()
+
+
+def make_split(store, directory, opts, ids):
+    """The held-out test ids, recorded in ``split.json``.
+
+    A later fit into the same directory keeps every earlier assignment (so all models share
+    one test set); movies it has not seen before are assigned by the same seeded hash rule.
+    """
+    recorded, seen = _load_split(directory, opts)
+    _, fresh = holdout(ids, decade_array(store, ids), opts.test_size, opts.seed)
+    test = set(fresh) if recorded is None else (recorded | {m for m in fresh if m not in seen})
+    os.makedirs(directory, exist_ok=True)
+    with open(os.path.join(directory, SPLIT), "w") as f:
+        json.dump({"seed": opts.seed, "test_size": opts.test_size, "stratified_by": "decade",
+                   "test_ids": sorted(test), "seen_ids": sorted(seen | set(ids))}, f)
+    return test
+
+
+def fit_config(store, directory, head, spec, test_ids, opts, progress):
+    """Fit and save every model of one configuration; returns its card (also in the manifest)."""
+    name = config_name(head, spec)
+    genres = store.genres()
+    ids = [m for m in ids_with_features(store, spec) if m not in test_ids]
+    Y_all = store.labels(ids)
+    labelled = Y_all.sum(axis=1) > 0
+    ids = [m for m, keep in zip(ids, labelled) if keep]
+    if len(ids) < 20:
+        raise NotEnoughDataError(f"{spec}: only {len(ids)} labelled movies outside the test split")
+    decades = decade_array(store, ids)
+    train_ids, val_ids = validation(ids, decades, opts.val_size, opts.seed)
+    X, widths, kinds = load_blocks(store, spec, ids)
+    Y = store.labels(ids)
+    pos = {m: i for i, m in enumerate(ids)}
+    tr = np.array([pos[m] for m in train_ids])
+    va = np.array([pos[m] for m in val_ids])
+    features = {n: store.provenance(n) for n in parse_spec(spec)}
+    card = {"name": name, "head": head, "features": spec, "genres": genres, "models": {}, "choice": {},
+            "balance": opts.balance, "head_params": opts.head_params}
+    wanted = sorted(set(int(d) for d in decades if d >= 0) if opts.decades is None else opts.decades)
+    bar = progress(name, 1 + len(wanted) + int(opts.compare_balance))
+
+    t0 = time.perf_counter()
+    pooled = _tune(_fit_one(head, X[tr], Y[tr], widths, kinds, opts.balance, opts.head_params), X[va], Y[va])
+    pooled_val = _score(pooled, X[va], Y[va])
+    constant = [genres[j] for j in pooled[-1].constant_genres_]
+    card["models"]["pooled"] = _save(directory, name, "pooled", pooled, {
+        "config": name, "head": head, "features": features, "genres": genres, "scope": "pooled",
+        "training_decades": sorted(set(int(d) for d in decades[tr])), "n_train": int(len(tr)), "n_val": int(len(va)),
+        "train_genre_counts": dict(zip(genres, map(int, Y[tr].sum(axis=0)))), "thresholds": list(pooled[-1].thresholds_),
+        "validation": pooled_val, "constant_genres": constant, "fit_seconds": time.perf_counter() - t0})
+    bar.update(1)
+    if opts.compare_balance:
+        card["balance_effect"] = _balance_effect(head, X, Y, tr, va, widths, kinds, opts, pooled, genres)
+        bar.update(1)
+
+    for d in wanted:
+        in_d = decades == d
+        tr_d, va_d = tr[in_d[tr]], va[in_d[va]]
+        n_d = int(in_d.sum())
+        pooled_d = _score(pooled, X[va_d], Y[va_d])
+        entry = {"movies": n_d, "n_train": int(len(tr_d)), "n_val": int(len(va_d)),
+                 "val_f1_micro_pooled": pooled_d.get("f1_micro")}
+        if n_d < opts.min_movies:
+            entry.update(use="pooled", reason=f"{n_d} movies < min_movies {opts.min_movies}")
+        else:
+            t0 = time.perf_counter()
+            model = _fit_one(head, X[tr_d], Y[tr_d], widths, kinds, opts.balance, opts.head_params)
+            _tune(model, X[va_d], Y[va_d])
+            own = _score(model, X[va_d], Y[va_d])
+            missing = [genres[j] for j in model[-1].constant_genres_]
+            card["models"][str(d)] = _save(directory, name, str(d), model, {
+                "config": name, "head": head, "features": features, "genres": genres, "scope": "decade",
+                "decade": d, "training_decades": [d], "n_train": int(len(tr_d)), "n_val": int(len(va_d)),
+                "train_genre_counts": dict(zip(genres, map(int, Y[tr_d].sum(axis=0)))),
+                "thresholds": list(model[-1].thresholds_), "validation": own,
+                "constant_genres": missing, "fit_seconds": time.perf_counter() - t0})
+            entry["val_f1_micro_decade"] = own.get("f1_micro")
+            if missing:
+                entry["warning"] = f"no training example of {', '.join(missing)}: this model always answers no"
+            if len(va_d) < opts.min_val:
+                entry.update(use="pooled", reason=f"only {len(va_d)} validation movies (< {opts.min_val}) to judge")
+            elif own["f1_micro"] > pooled_d["f1_micro"]:
+                entry.update(use="decade", reason="decade model better on this decade's validation rows")
+            else:
+                entry.update(use="pooled", reason="pooled model at least as good on this decade's validation rows")
+        card["choice"][str(d)] = entry
+        bar.update(1)
+    bar.close()
+    card["validation"] = pooled_val
+    return card
+
+
+def _balance_effect(head, X, Y, tr, va, widths, kinds, opts, balanced, genres):
+    """Minority-genre recall on validation with and without class balancing (pooled model)."""
+    other = _tune(_fit_one(head, X[tr], Y[tr], widths, kinds, not opts.balance, opts.head_params), X[va], Y[va])
+    out = {}
+    for label, model in (("balanced", balanced if opts.balance else other),
+                         ("unbalanced", other if opts.balance else balanced)):
+        P = model.predict_proba(X[va])
+        tuned = (P >= model[-1].thresholds_).astype(np.uint8)
+        at_half = (P >= 0.5).astype(np.uint8)
+        out[label] = {"minority_recall": metrics.minority_recall(Y[va], tuned, genres)["recall"],
+                      "minority_recall_at_0.5": metrics.minority_recall(Y[va], at_half, genres)["recall"],
+                      "f1_macro": metrics.summary(Y[va], tuned)["f1_macro"]}
+    out["minority_genres"] = metrics.minority_recall(Y[va], Y[va], genres)["genres"]
+    return out
+
+
+def _save(directory, config, scope, model, card):
+    path = os.path.join(directory, config, f"{scope}.joblib")
+    persist.save(model, path, card)
+    return os.path.relpath(path, directory)
+
+
+def read_manifest(directory):
+    path = os.path.join(directory, MANIFEST)
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        return json.load(f)
+
+
+def fit(store_path, directory, configs=DEFAULT_CONFIGS, options=None, progress=None):
+    """Fit every (head, spec) configuration into ``directory``; returns the manifest."""
+    from featurize.pipeline import no_progress
+    opts = options or FitOptions()
+    progress = progress or no_progress
+    os.makedirs(directory, exist_ok=True)
+    with FeatureStore.open(store_path) as store:
+        all_ids = sorted({m for _, spec in configs for m in ids_with_features(store, spec)}, key=str)
+        test_ids = make_split(store, directory, opts, [m for m in store.ids() if m in set(all_ids)])
+        manifest = read_manifest(directory) or {"configs": {}}
+        names = sorted({n for _, spec in configs for n in parse_spec(spec)})
+        encoders = save_encoders(store, names, os.path.join(directory, "encoders"))
+        for head, spec in configs:
+            card = fit_config(store, directory, head, spec, test_ids, opts, progress)
+            manifest["configs"][card["name"]] = card
+        manifest.update(schema_version=persist.MODEL_SCHEMA_VERSION, package_version=PACKAGE_VERSION,
+                        created_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"), store=os.path.abspath(store_path),
+                        genres=store.genres(), split=SPLIT, test_movies=len(test_ids),
+                        encoders={**manifest.get("encoders", {}), **encoders})
+    with open(os.path.join(directory, MANIFEST), "w") as f:
+        json.dump(manifest, f, indent=2, sort_keys=True, default=str)
+    return manifest

@@ -1,0 +1,19 @@
+"""Named errors of the classifiers stage."""
+
+from store.errors import StoreError
+
+
+class ClassifierError(StoreError):
+    """Base class for fit / predict / evaluate failures a user can act on."""
+
+
+class ModelIntegrityError(ClassifierError):
+    """A model file does not match the sha256 its sidecar records (tampered or truncated)."""
+
+
+class ProvenanceMismatchError(ClassifierError):
+    """A model was trained on features other than the ones offered to it now."""
+
+
+class NotEnoughDataError(ClassifierError):
+    """Too few labelled movies to fit or evaluate what was asked."""

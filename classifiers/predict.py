@@ -1,0 +1,145 @@
+"""Predict genres for new posters (and overviews, and years) from a fitted model directory.
+
+For each movie the predictor picks the configuration whose inputs it has (a fused
+poster+overview model when there is an overview, else the best poster-only one), then the
+model its decade chose at fit time (its own or the pooled one; pooled when the year is
+unknown). Features are computed with exactly the encoders saved at fit time.
+"""
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from featurize.online import OnlineFeaturizer
+
+from . import persist
+from .decades import read_manifest
+from .errors import ClassifierError
+from .features import parse_spec, stack_blocks
+
+
+@dataclass
+class Prediction:
+    genres: list            # predicted genres, most probable first
+    probabilities: dict     # genre -> probability
+    model: str              # "<config>/<scope>"
+    error: str = ""         # set when there is no prediction at all
+    warning: str = ""       # set when the prediction had to do without the poster
+
+
+def _needs_overview(spec):
+    return any(n.startswith("overview/") for n in parse_spec(spec))
+
+
+def _needs_poster(spec):
+    return any(n.startswith("poster/") for n in parse_spec(spec))
+
+
+class Predictor:
+    """Loads a model directory once; ``predict`` handles any number of movies."""
+
+    def __init__(self, directory, device="auto", word_vectors=None):
+        self.directory = os.path.abspath(directory)
+        self.manifest = read_manifest(self.directory)
+        if not self.manifest or not self.manifest.get("configs"):
+            raise ClassifierError(f"{directory} holds no fitted models; run onesheet fit STORE --models {directory}")
+        if self.manifest.get("schema_version") != persist.MODEL_SCHEMA_VERSION:
+            raise ClassifierError(f"{directory} was written with model schema v{self.manifest.get('schema_version')}; "
+                                  f"re-run onesheet fit")
+        self.genres = self.manifest["genres"]
+        self.device, self.word_vectors = device, word_vectors
+        self._models, self._featurizers = {}, {}
+
+    def configs(self):
+        return self.manifest["configs"]
+
+    def choose_config(self, has_overview=True, has_poster=True):
+        """The best configuration (validation micro-F1) whose inputs are all available."""
+        usable = [(c["validation"].get("f1_micro", 0), name) for name, c in self.configs().items()
+                  if (has_overview or not _needs_overview(c["features"]))
+                  and (has_poster or not _needs_poster(c["features"]))]
+        if not usable:
+            need = "an overview" if has_poster else "a poster"
+            raise ClassifierError(f"no model in {self.directory} works without {need}; fit one with "
+                                  f"onesheet fit --features ...")
+        return max(usable)[1]
+
+    def scope_for(self, config, year):
+        if year is None or year < 0:
+            return "pooled"
+        choice = self.configs()[config]["choice"].get(str(int(year) // 10 * 10))
+        return str(int(year) // 10 * 10) if choice and choice.get("use") == "decade" else "pooled"
+
+    def model(self, config, scope):
+        key = (config, scope)
+        if key not in self._models:
+            rel = self.configs()[config]["models"][scope]
+            expected = self.manifest["encoders"]
+            self._models[key] = persist.load(os.path.join(self.directory, rel), expected_features=expected)
+        return self._models[key]
+
+    def featurizer(self, names):
+        key = tuple(sorted(names))
+        if key not in self._featurizers:
+            self._featurizers[key] = OnlineFeaturizer.load(os.path.join(self.directory, "encoders"), key,
+                                                           device=self.device, word_vectors=self.word_vectors)
+        return self._featurizers[key]
+
+    def predict(self, posters, overviews=None, years=None, batch_size=32, workers=2):
+        """posters: paths or bytes (None/"" for none); overviews: str or None; years: int or None."""
+        n = len(posters)
+        overviews = list(overviews) if overviews is not None else [""] * n
+        years = list(years) if years is not None else [None] * n
+        has_text = [bool(o and o.strip()) for o in overviews]
+        plan = {}
+        for i in range(n):
+            try:
+                config = self.choose_config(has_overview=has_text[i], has_poster=bool(posters[i]))
+            except ClassifierError as exc:
+                plan.setdefault(("error", str(exc)), []).append(i)
+                continue
+            plan.setdefault((config, self.scope_for(config, years[i])), []).append(i)
+        out = [None] * n
+        names = sorted({f for (config, _) in plan if config != "error" for f in parse_spec(self.configs()[config]["features"])})
+        feats, failures = ({}, {}) if not names else self.featurizer(names).transform(
+            posters, overviews, batch_size=batch_size, workers=workers)
+        warnings = {}
+        for key in [k for k in plan if k[0] != "error" and _needs_poster(self.configs()[k[0]]["features"])]:
+            broken = [i for i in plan[key] if i in failures]
+            plan[key] = [i for i in plan[key] if i not in failures]
+            for i in broken:  # an unusable poster: answer from the overview when a model can
+                problem = f"{failures[i].kind}: {failures[i].detail}"
+                try:
+                    config = self.choose_config(has_overview=has_text[i], has_poster=False)
+                except ClassifierError:
+                    out[i] = Prediction([], {}, "", problem)
+                    continue
+                warnings[i] = f"poster unusable ({problem}); answered from the overview"
+                plan.setdefault((config, self.scope_for(config, years[i])), []).append(i)
+        missing = sorted({f for (config, _) in plan if config != "error"
+                          for f in parse_spec(self.configs()[config]["features"])} - set(feats))
+        if missing:
+            feats.update(self.featurizer(missing).transform(posters, overviews)[0])
+        for (config, scope), rows in plan.items():
+            if config == "error":
+                for i in rows:
+                    out[i] = Prediction([], {}, "", scope)
+                continue
+            if not rows:
+                continue
+            spec = self.configs()[config]["features"]
+            model, _ = self.model(config, scope)
+            X = stack_blocks([feats[name][rows] for name in parse_spec(spec)])
+            P = model.predict_proba(X)
+            chosen = P >= model[-1].thresholds_
+            # every movie has at least one genre: when no score clears its threshold, file it
+            # under the most probable one
+            chosen[np.arange(len(rows)), np.argmax(P, axis=1)] |= ~chosen.any(axis=1)
+            for r, i in enumerate(rows):
+                order = np.argsort(-P[r])
+                out[i] = Prediction([self.genres[j] for j in order if chosen[r, j]],
+                                    {self.genres[j]: float(P[r, j]) for j in order}, f"{config}/{scope}",
+                                    warning=warnings.get(i, ""))
+        return out
+
