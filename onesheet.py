@@ -21,6 +21,7 @@ COMMANDS = {
     "predict": "classifiers.cli:predict_cmd",
     "evaluate": "classifiers.cli:evaluate_cmd",
     "explore": "classifiers.cli:explore_cmd",
+    "run": "classifiers.cli:run_cmd",
 }
 
 

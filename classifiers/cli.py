@@ -84,3 +84,46 @@ def predict_cmd(posters, models_dir, overview, year, as_json, catalog, folder, o
             click.echo(f"  warning: {r.warning}")
         for g, prob in list(r.probabilities.items())[:5]:
             click.echo(f"  {g:<16} {prob:.2f}")
+
+
+@click.command("evaluate")
+@click.argument("store_path", type=click.Path(dir_okay=False))
+@click.option("--models", "models_dir", required=True, type=click.Path(file_okay=False, exists=True))
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Report directory.")
+@click.option("--min-test", default=20, show_default=True, help="Test movies a decade needs to be judged.")
+@click.option("--quick", is_flag=True, help="Skip the refits behind the balancing and cross-era comparisons.")
+@user_errors(FeaturizeError)
+def evaluate_cmd(store_path, models_dir, out_dir, min_test, quick):
+    """Score the held-out test split: report.md, report.html and metrics.json in --out."""
+    from .evaluate import evaluate
+    from .report import build
+    result = evaluate(store_path, models_dir, min_test=min_test, balance_check=not quick, era=not quick,
+                      progress=lambda d, t: tqdm(total=t, desc=d, unit="config", dynamic_ncols=True))
+    path = build(result, out_dir)
+    best = next(c for c in result["configs"] if c["name"] == result["best"])
+    click.echo(f"best: {best['name']}: test micro-F1 {best['per_decade_system']['f1_micro']:.3f}, "
+               f"macro-F1 {best['per_decade_system']['f1_macro']:.3f}")
+    era = result["cross_era"].get(result["best"])
+    if era and "relative_drop_micro" in era:
+        click.echo(f"trained on 1990+, tested on earlier decades: relative micro-F1 drop {100 * era['relative_drop_micro']:.1f}%")
+    click.echo(f"report: {path}")
+
+
+@click.command("run")
+@click.argument("catalog", type=click.Path(dir_okay=False, exists=True))
+@click.option("--out", "out_dir", default="out", show_default=True, type=click.Path(file_okay=False))
+@click.option("--quiet", is_flag=True, help="No progress bars.")
+@user_errors(FeaturizeError)
+def run_cmd(catalog, out_dir, quiet):
+    """The main job: featurize CATALOG, fit every model, and write the evaluation report."""
+    from featurize.cli import format_summary, tqdm_progress
+    from featurize.pipeline import no_progress
+    from .job import run_job
+    job = run_job(catalog, out_dir, progress=no_progress if quiet else tqdm_progress)
+    click.echo(format_summary(job.featurize_summary, show=5))
+    best = next(c for c in job.metrics["configs"] if c["name"] == job.metrics["best"])
+    s = best["per_decade_system"]
+    click.echo(f"best model {best['name']}: test micro-F1 {s['f1_micro']:.3f}, macro-F1 {s['f1_macro']:.3f}, "
+               f"top-class accuracy {s['top_class_accuracy']:.3f}")
+    click.echo("time: " + ", ".join(f"{k} {v:.0f} s" for k, v in job.seconds.items()))
+    click.echo(f"store:  {job.store}\nmodels: {job.models}\nreport: {job.report}")

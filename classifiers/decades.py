@@ -9,7 +9,9 @@ Protocol, in this order:
 4. each model's per-genre thresholds are tuned for F1 on its validation rows;
 5. for each decade, its own model and the pooled one are compared on that decade's
    validation rows; prediction uses the better one. A decade with too few movies for its
-   own model, or too few validation rows to judge (``min_val``), uses the pooled model.
+   own model, or too few validation rows to judge (``min_val``), uses the pooled model;
+6. with ``refit`` (the default) each model is then refitted on train + validation rows,
+   keeping the thresholds and choices made on validation: 25% more data for the final model.
 """
 
 import json
@@ -40,6 +42,8 @@ FUSED = f"{POSTER}+{TEXT}"
 # prediction may have (see README, "Which head and features"): poster and overview, a
 # bare JPEG, and an overview whose poster is missing or broken.
 DEFAULT_CONFIGS = (("svm", FUSED), ("svm", POSTER), ("svm", TEXT))
+# What the main job adds so the report can compare heads: NB on counts, MLP on dense features.
+COMPARISON_CONFIGS = (("nb", "overview/bow"), ("mlp", "poster/efficientnet-lite0+overview/glove-6b-50d"))
 MANIFEST = "manifest.json"
 SPLIT = "split.json"
 
@@ -54,6 +58,7 @@ class FitOptions:
     seed: int = 0
     balance: bool = True
     compare_balance: bool = True  # also fit the pooled model unbalanced, to report what balancing buys
+    refit: bool = True            # refit on train + validation after tuning thresholds
     head_params: dict = field(default_factory=dict)
 
 
@@ -65,7 +70,7 @@ def _pipeline(head, widths, kinds, balance, params):
     return Pipeline([("scale", BlockScaler(widths, kinds)), ("head", make_head(head, balance=balance, **params))])
 
 
-def _fit_one(head, X, Y, widths, kinds, balance, params):
+def fit_model(head, X, Y, widths, kinds, balance, params):
     model = _pipeline(head, widths, kinds, balance, params)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -73,21 +78,26 @@ def _fit_one(head, X, Y, widths, kinds, balance, params):
     return model
 
 
-def _tune(model, Xv, Yv):
+def tune(model, Xv, Yv):
     P = model.predict_proba(Xv)
     model[-1].set_thresholds(tune_thresholds(Yv, P))
     return model
 
 
-def _score(model, X, Y):
+def score(model, X, Y):
     if X.shape[0] == 0:
         return {"n": 0}
     P = model.predict_proba(X)
     return metrics.summary(Y, (P >= model[-1].thresholds_).astype(np.uint8), P)
 
 
-def _rows(mask):
-    return np.flatnonzero(mask)
+def _refit(model, head, X, Y, rows, widths, kinds, opts):
+    """The same head refitted on more rows, keeping the thresholds tuned on validation."""
+    if not opts.refit:
+        return model
+    final = fit_model(head, X[rows], Y[rows], widths, kinds, opts.balance, opts.head_params)
+    final[-1].set_thresholds(model[-1].thresholds_)
+    return final
 
 
 def _load_split(directory, opts):
@@ -140,38 +150,44 @@ def fit_config(store, directory, head, spec, test_ids, opts, progress):
     bar = progress(name, 1 + len(wanted) + int(opts.compare_balance))
 
     t0 = time.perf_counter()
-    pooled = _tune(_fit_one(head, X[tr], Y[tr], widths, kinds, opts.balance, opts.head_params), X[va], Y[va])
-    pooled_val = _score(pooled, X[va], Y[va])
-    constant = [genres[j] for j in pooled[-1].constant_genres_]
-    card["models"]["pooled"] = _save(directory, name, "pooled", pooled, {
-        "config": name, "head": head, "features": features, "genres": genres, "scope": "pooled",
-        "training_decades": sorted(set(int(d) for d in decades[tr])), "n_train": int(len(tr)), "n_val": int(len(va)),
-        "train_genre_counts": dict(zip(genres, map(int, Y[tr].sum(axis=0)))), "thresholds": list(pooled[-1].thresholds_),
-        "validation": pooled_val, "constant_genres": constant, "fit_seconds": time.perf_counter() - t0})
-    bar.update(1)
+    pooled = tune(fit_model(head, X[tr], Y[tr], widths, kinds, opts.balance, opts.head_params), X[va], Y[va])
+    pooled_val = score(pooled, X[va], Y[va])
     if opts.compare_balance:
         card["balance_effect"] = _balance_effect(head, X, Y, tr, va, widths, kinds, opts, pooled, genres)
         bar.update(1)
+    both = np.concatenate([tr, va])
+    final = _refit(pooled, head, X, Y, both, widths, kinds, opts)
+    constant = [genres[j] for j in final[-1].constant_genres_]
+    card["models"]["pooled"] = _save(directory, name, "pooled", final, {
+        "config": name, "head": head, "features": features, "genres": genres, "scope": "pooled",
+        "training_decades": sorted(set(int(d) for d in decades[tr])), "n_train": int(len(tr)), "n_val": int(len(va)),
+        "refitted_on_train_and_val": opts.refit,
+        "train_genre_counts": dict(zip(genres, map(int, Y[both].sum(axis=0)))), "thresholds": list(final[-1].thresholds_),
+        "validation": pooled_val, "constant_genres": constant, "fit_seconds": time.perf_counter() - t0})
+    bar.update(1)
 
     for d in wanted:
         in_d = decades == d
         tr_d, va_d = tr[in_d[tr]], va[in_d[va]]
         n_d = int(in_d.sum())
-        pooled_d = _score(pooled, X[va_d], Y[va_d])
+        pooled_d = score(pooled, X[va_d], Y[va_d])
         entry = {"movies": n_d, "n_train": int(len(tr_d)), "n_val": int(len(va_d)),
                  "val_f1_micro_pooled": pooled_d.get("f1_micro")}
         if n_d < opts.min_movies:
             entry.update(use="pooled", reason=f"{n_d} movies < min_movies {opts.min_movies}")
         else:
             t0 = time.perf_counter()
-            model = _fit_one(head, X[tr_d], Y[tr_d], widths, kinds, opts.balance, opts.head_params)
-            _tune(model, X[va_d], Y[va_d])
-            own = _score(model, X[va_d], Y[va_d])
+            model = fit_model(head, X[tr_d], Y[tr_d], widths, kinds, opts.balance, opts.head_params)
+            tune(model, X[va_d], Y[va_d])
+            own = score(model, X[va_d], Y[va_d])
+            both_d = np.concatenate([tr_d, va_d])
+            model = _refit(model, head, X, Y, both_d, widths, kinds, opts)
             missing = [genres[j] for j in model[-1].constant_genres_]
             card["models"][str(d)] = _save(directory, name, str(d), model, {
                 "config": name, "head": head, "features": features, "genres": genres, "scope": "decade",
                 "decade": d, "training_decades": [d], "n_train": int(len(tr_d)), "n_val": int(len(va_d)),
-                "train_genre_counts": dict(zip(genres, map(int, Y[tr_d].sum(axis=0)))),
+                "refitted_on_train_and_val": opts.refit,
+                "train_genre_counts": dict(zip(genres, map(int, Y[both_d].sum(axis=0)))),
                 "thresholds": list(model[-1].thresholds_), "validation": own,
                 "constant_genres": missing, "fit_seconds": time.perf_counter() - t0})
             entry["val_f1_micro_decade"] = own.get("f1_micro")
@@ -191,16 +207,17 @@ def fit_config(store, directory, head, spec, test_ids, opts, progress):
 
 
 def _balance_effect(head, X, Y, tr, va, widths, kinds, opts, balanced, genres):
-    """Minority-genre recall on validation with and without class balancing (pooled model)."""
-    other = _tune(_fit_one(head, X[tr], Y[tr], widths, kinds, not opts.balance, opts.head_params), X[va], Y[va])
+    """Minority-genre recall on validation with and without class balancing (pooled model),
+    with tuned thresholds and with each head's own untuned decision rule."""
+    other = tune(fit_model(head, X[tr], Y[tr], widths, kinds, not opts.balance, opts.head_params), X[va], Y[va])
     out = {}
     for label, model in (("balanced", balanced if opts.balance else other),
                          ("unbalanced", other if opts.balance else balanced)):
         P = model.predict_proba(X[va])
         tuned = (P >= model[-1].thresholds_).astype(np.uint8)
-        at_half = (P >= 0.5).astype(np.uint8)
+        untuned = (P >= model[-1].default_thresholds_).astype(np.uint8)
         out[label] = {"minority_recall": metrics.minority_recall(Y[va], tuned, genres)["recall"],
-                      "minority_recall_at_0.5": metrics.minority_recall(Y[va], at_half, genres)["recall"],
+                      "minority_recall_untuned": metrics.minority_recall(Y[va], untuned, genres)["recall"],
                       "f1_macro": metrics.summary(Y[va], tuned)["f1_macro"]}
     out["minority_genres"] = metrics.minority_recall(Y[va], Y[va], genres)["genres"]
     return out

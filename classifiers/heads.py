@@ -57,9 +57,13 @@ class _OvRHead(ClassifierMixin, BaseEstimator):
             self._fit_binary(est, X, y)
             self.estimators_.append(est)
         self._fit_calibration(X, Y)
-        if getattr(self, "thresholds_", None) is None or len(self.thresholds_) != self.n_genres_:
-            self.thresholds_ = np.full(self.n_genres_, 0.5)
+        self.default_thresholds_ = self._default_thresholds()
+        self.thresholds_ = self.default_thresholds_.copy()
         return self
+
+    def _default_thresholds(self):
+        """The head's own decision rule before any tuning: probability 0.5."""
+        return np.full(self.n_genres_, 0.5)
 
     def _fit_binary(self, est, X, y):
         est.fit(X, y, sample_weight=balanced_weights(y) if self.balance else None)
@@ -125,9 +129,9 @@ class SVMHead(_OvRHead):
     def _fit_calibration(self, X, Y):
         """One sigmoid per genre on the training scores: maps margins to probabilities.
 
-        With balancing on, the sigmoid is fitted with balanced class weights too, so a
-        probability of 0.5 stays at the balanced decision boundary instead of being pulled
-        back to the majority class.
+        The sigmoid is fitted without class weights, so probabilities stay honest (and rank
+        genres sensibly); the balanced SVM's own decision boundary, margin 0, becomes the
+        default threshold instead (see _default_thresholds).
         """
         scores = self.decision_function(X) if any(e is not None for e in self.estimators_) else None
         a, b = np.ones(self.n_genres_), np.zeros(self.n_genres_)
@@ -135,10 +139,13 @@ class SVMHead(_OvRHead):
             for j, est in enumerate(self.estimators_):
                 if est is None:
                     continue
-                lr = LogisticRegression(C=1.0, class_weight="balanced" if self.balance else None)
-                lr.fit(scores[:, j:j + 1], Y[:, j])
+                lr = LogisticRegression(C=1.0).fit(scores[:, j:j + 1], Y[:, j])
                 a[j], b[j] = lr.coef_[0, 0], lr.intercept_[0]
         self.calibration_ = (a, b)
+
+    def _default_thresholds(self):
+        """The probability at margin 0: where the (balanced) SVM itself draws the line."""
+        return self._scores_to_proba(np.zeros((1, self.n_genres_)))[0]
 
 
 class NBHead(_OvRHead):
@@ -202,8 +209,8 @@ class MLPHead(_OvRHead):
         self.net_.fit(X[rows], Y[rows])  # constant genres' outputs are overridden in decision_function
         self.estimators_ = [None if j in self.constant_genres_ else self.net_ for j in range(self.n_genres_)]
         self.calibration_ = None
-        if getattr(self, "thresholds_", None) is None or len(self.thresholds_) != self.n_genres_:
-            self.thresholds_ = np.full(self.n_genres_, 0.5)
+        self.default_thresholds_ = self._default_thresholds()
+        self.thresholds_ = self.default_thresholds_.copy()
         return self
 
     def _balanced_rows(self, Y, counts):

@@ -18,8 +18,8 @@ def format_fit(manifest, prefixes, models_dir):
         if be:
             lines.append(f"  minority genres ({', '.join(be['minority_genres'])}) recall, tuned thresholds: "
                          f"balanced {_f(be['balanced']['minority_recall'])} vs unbalanced "
-                         f"{_f(be['unbalanced']['minority_recall'])}; at 0.5: {_f(be['balanced']['minority_recall_at_0.5'])}"
-                         f" vs {_f(be['unbalanced']['minority_recall_at_0.5'])}")
+                         f"{_f(be['unbalanced']['minority_recall'])}; untuned: {_f(be['balanced']['minority_recall_untuned'])}"
+                         f" vs {_f(be['unbalanced']['minority_recall_untuned'])}")
         lines.append("  decade  movies  use      val micro-F1 decade / pooled   why")
         for d, c in card["choice"].items():
             lines.append(f"  {d:>6}  {c['movies']:>6}  {c['use']:<8} {_f(c.get('val_f1_micro_decade')):>9} / "
