@@ -127,3 +127,17 @@ def run_cmd(catalog, out_dir, quiet):
                f"top-class accuracy {s['top_class_accuracy']:.3f}")
     click.echo("time: " + ", ".join(f"{k} {v:.0f} s" for k, v in job.seconds.items()))
     click.echo(f"store:  {job.store}\nmodels: {job.models}\nreport: {job.report}")
+
+
+@click.command("explore")
+@click.argument("source", type=click.Path(dir_okay=False, exists=True))
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False))
+@click.option("--per-group", default=120, show_default=True, help="Posters sampled per genre / decade for colours.")
+@user_errors(FeaturizeError)
+def explore_cmd(source, out_dir, per_group):
+    """Explore a catalog CSV or a store: genres, co-occurrence, colours by genre and decade."""
+    from .explore import explore
+    path, summary = explore(source, out_dir, per_group=per_group,
+                            progress=lambda d, t: tqdm(total=t, desc=d, unit="group", dynamic_ncols=True))
+    click.echo(f"{summary['movies']} movies; genres clustered as: {', '.join(summary['cooccurrence_order'])}")
+    click.echo(f"report: {path}")

@@ -77,3 +77,58 @@ def grouped_bars(groups, title, baseline=None, baseline_label="null baseline"):
     ax.legend(fontsize=8)
     ax.set_title(title)
     return png(fig)
+
+
+def grouped_bars_counts(counts, title):
+    """A plain bar chart of {label: count}, labels in the given order."""
+    labels = list(counts)
+    fig, ax = plt.subplots(figsize=(max(5, 0.45 * len(labels)), 3.2))
+    bars = ax.bar(range(len(labels)), [counts[k] for k in labels], color="#4c72b0")
+    ax.bar_label(bars, fontsize=7)
+    ax.set_xticks(range(len(labels)), labels, rotation=60, ha="right", fontsize=8)
+    ax.set_title(title)
+    return png(fig)
+
+
+def cooccurrence(C, genres, order):
+    C = np.asarray(C)[np.ix_(order, order)]
+    names = [genres[j] for j in order]
+    fig, ax = plt.subplots(figsize=(8, 7))
+    im = ax.imshow(np.log1p(C), cmap="magma")
+    ax.set_xticks(range(len(names)), names, rotation=70, ha="right", fontsize=8)
+    ax.set_yticks(range(len(names)), names, fontsize=8)
+    for i in range(len(names)):
+        for j in range(len(names)):
+            ax.text(j, i, int(C[i, j]), ha="center", va="center", fontsize=5.5,
+                    color="white" if np.log1p(C[i, j]) < np.log1p(C.max()) / 2 else "black")
+    fig.colorbar(im, ax=ax, shrink=0.7, label="log(1 + movies)")
+    ax.set_title("Genre co-occurrence")
+    return png(fig)
+
+
+def boxplots(groups, title):
+    labels = list(groups)
+    fig, ax = plt.subplots(figsize=(max(6, 0.5 * len(labels)), 3.4))
+    ax.boxplot([groups[k] for k in labels], showfliers=False)
+    ax.set_xticks(range(1, len(labels) + 1), labels, rotation=60, ha="right", fontsize=8)
+    ax.set_title(title)
+    return png(fig)
+
+
+def palettes(groups, title):
+    """One horizontal stacked bar per group: colour clusters by share, then the grey share."""
+    labels = list(groups)
+    fig, ax = plt.subplots(figsize=(8, 0.32 * len(labels) + 1))
+    for i, label in enumerate(labels):
+        colours, shares, grey = groups[label][:3]
+        left = 0.0
+        for c, s in zip(colours, shares):
+            ax.barh(i, s, left=left, color=np.clip(c, 0, 1))
+            left += s
+        ax.barh(i, grey, left=left, color="#9a9a9a", hatch="//", edgecolor="white")
+    ax.set_yticks(range(len(labels)), labels, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("share of pixels (hatched: greys)")
+    ax.set_title(title)
+    return png(fig)
