@@ -22,6 +22,7 @@ COMMANDS = {
     "evaluate": "classifiers.cli:evaluate_cmd",
     "explore": "classifiers.cli:explore_cmd",
     "run": "classifiers.cli:run_cmd",
+    "serve": "classifiers.cli:serve_cmd",
 }
 
 

@@ -141,3 +141,22 @@ def explore_cmd(source, out_dir, per_group):
                             progress=lambda d, t: tqdm(total=t, desc=d, unit="group", dynamic_ncols=True))
     click.echo(f"{summary['movies']} movies; genres clustered as: {', '.join(summary['cooccurrence_order'])}")
     click.echo(f"report: {path}")
+
+
+@click.command("serve")
+@click.option("--store", "store_path", required=True, type=click.Path(dir_okay=False, exists=True))
+@click.option("--models", "models_dir", required=True, type=click.Path(file_okay=False, exists=True))
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True)
+@click.option("--max-batch", default=32, show_default=True, help="Posters per ONNX batch across requests.")
+@click.option("--max-wait-ms", default=5.0, show_default=True, help="Longest a request waits for a batch to fill.")
+@click.option("--max-upload-mb", default=25.0, show_default=True)
+@user_errors(FeaturizeError)
+def serve_cmd(store_path, models_dir, host, port, max_batch, max_wait_ms, max_upload_mb):
+    """Serve predictions, embeddings and similar posters over HTTP (OpenAPI at /docs, /openapi.json)."""
+    import uvicorn
+    from .service import create_app
+    app = create_app(store_path, models_dir, max_batch=max_batch, max_wait_ms=max_wait_ms,
+                     max_upload_bytes=int(max_upload_mb * 2**20))
+    click.echo(f"serving on http://{host}:{port} (OpenAPI schema at /openapi.json)")
+    uvicorn.run(app, host=host, port=port, log_level="warning")

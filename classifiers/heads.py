@@ -126,6 +126,27 @@ class SVMHead(_OvRHead):
             est.set_params(dual=bool(sp.issparse(X) and X.shape[1] > X.shape[0]))
         est.fit(X, y)
 
+    def fit(self, X, Y):
+        self.coef_ = None  # calibration inside super().fit must use the new estimators
+        super().fit(X, Y)
+        if self.kernel == "linear":
+            # one (d, k) matrix for every genre: a single product instead of k validated calls
+            coef = np.zeros((self.n_features_in_, self.n_genres_))
+            intercept = np.zeros(self.n_genres_)
+            for j, est in enumerate(self.estimators_):
+                if est is None:
+                    intercept[j] = 1e3 if self.constant_genres_[j] else -1e3
+                else:
+                    coef[:, j], intercept[j] = est.coef_.ravel(), est.intercept_[0]
+            self.coef_, self.intercept_ = coef, intercept
+        return self
+
+    def decision_function(self, X):
+        if getattr(self, "coef_", None) is None:
+            return super().decision_function(X)
+        check_is_fitted(self, "estimators_")
+        return np.asarray(X @ self.coef_) + self.intercept_
+
     def _fit_calibration(self, X, Y):
         """One sigmoid per genre on the training scores: maps margins to probabilities.
 

@@ -79,6 +79,20 @@ class Predictor:
             self._models[key] = persist.load(os.path.join(self.directory, rel), expected_features=expected)
         return self._models[key]
 
+    def _features(self, names, posters, overviews, batch_size, workers, poster_embeddings):
+        poster_names = [n for n in names if n.startswith("poster/")]
+        text_names = [n for n in names if not n.startswith("poster/")]
+        feats, failures = {}, {}
+        if poster_names and poster_embeddings is not None:
+            feats.update({n: poster_embeddings[0][n] for n in poster_names})
+            failures.update(poster_embeddings[1])
+        elif poster_names:
+            feats, failures = self.featurizer(poster_names).transform(posters, overviews, batch_size=batch_size,
+                                                                      workers=workers)
+        if text_names:
+            feats.update(self.featurizer(text_names).transform([None] * len(overviews), overviews)[0])
+        return feats, failures
+
     def featurizer(self, names):
         key = tuple(sorted(names))
         if key not in self._featurizers:
@@ -86,8 +100,16 @@ class Predictor:
                                                            device=self.device, word_vectors=self.word_vectors)
         return self._featurizers[key]
 
-    def predict(self, posters, overviews=None, years=None, batch_size=32, workers=2):
-        """posters: paths or bytes (None/"" for none); overviews: str or None; years: int or None."""
+    def poster_features(self):
+        """Names of the poster features any configuration uses (what a server must embed)."""
+        return sorted({n for c in self.configs().values() for n in parse_spec(c["features"]) if n.startswith("poster/")})
+
+    def predict(self, posters, overviews=None, years=None, batch_size=32, workers=2, poster_embeddings=None):
+        """posters: paths or bytes (None/"" for none); overviews: str or None; years: int or None.
+
+        ``poster_embeddings`` = ({feature: (n, dim) matrix}, {row: PosterError}) skips the
+        poster embedding step (the HTTP server batches it across requests).
+        """
         n = len(posters)
         overviews = list(overviews) if overviews is not None else [""] * n
         years = list(years) if years is not None else [None] * n
@@ -102,8 +124,7 @@ class Predictor:
             plan.setdefault((config, self.scope_for(config, years[i])), []).append(i)
         out = [None] * n
         names = sorted({f for (config, _) in plan if config != "error" for f in parse_spec(self.configs()[config]["features"])})
-        feats, failures = ({}, {}) if not names else self.featurizer(names).transform(
-            posters, overviews, batch_size=batch_size, workers=workers)
+        feats, failures = self._features(names, posters, overviews, batch_size, workers, poster_embeddings)
         warnings = {}
         for key in [k for k in plan if k[0] != "error" and _needs_poster(self.configs()[k[0]]["features"])]:
             broken = [i for i in plan[key] if i in failures]
@@ -120,7 +141,7 @@ class Predictor:
         missing = sorted({f for (config, _) in plan if config != "error"
                           for f in parse_spec(self.configs()[config]["features"])} - set(feats))
         if missing:
-            feats.update(self.featurizer(missing).transform(posters, overviews)[0])
+            feats.update(self._features(missing, posters, overviews, batch_size, workers, poster_embeddings)[0])
         for (config, scope), rows in plan.items():
             if config == "error":
                 for i in rows:

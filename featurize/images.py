@@ -40,6 +40,8 @@ def _to_rgb(img):
         rgba = img.convert("RGBA")
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         return Image.alpha_composite(background, rgba).convert("RGB")
+    if img.mode == "RGB":
+        return img
     return img.convert("RGB")  # L, P, CMYK (Pillow undoes Adobe inversion), I;16, ...
 
 
@@ -61,7 +63,8 @@ def open_image(data: bytes, name="poster", draft_to=None):
             if draft_to and img.format == "JPEG":
                 img.draft("RGB", draft_to)  # DCT-domain downscale: decode only what is needed
             img.load()
-            img = ImageOps.exif_transpose(img)
+            if img.getexif().get(0x0112, 1) != 1:  # only rotate when the file says so (avoids a copy)
+                img = ImageOps.exif_transpose(img)
             return _to_rgb(img)
     except PosterError:
         raise

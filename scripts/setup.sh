@@ -18,5 +18,5 @@ if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
   exit 0
 fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check "$TORCH"
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[$RUNTIME,export,dev]"
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[$RUNTIME,export,serve,dev]"
 echo "$want" > "$stamp"

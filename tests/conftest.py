@@ -70,3 +70,35 @@ def onnx_cache(tmp_path_factory):
         os.environ.pop("ONESHEET_CACHE", None)
     else:
         os.environ["ONESHEET_CACHE"] = old
+
+
+def real_slice(path, start, stop):
+    """Rows start..stop of the real catalog, poster paths made absolute."""
+    with open(REAL_CATALOG, newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        rows = [r for i, r in enumerate(reader) if start <= i < stop]
+        header = reader.fieldnames
+    for r in rows:
+        r["poster"] = str(REAL_DATA / r["poster"])
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, fieldnames=header)
+        w.writeheader()
+        w.writerows(rows)
+    return path, rows
+
+
+@pytest.fixture(scope="session")
+def fitted(tmp_path_factory, onnx_cache):
+    """A store of the first 600 real movies and models fitted on it: (store, models dir, manifest)."""
+    if not REAL_CATALOG.exists():
+        pytest.skip("real data set not present")
+    from classifiers import FitOptions, fit
+    from featurize import FeaturizeOptions, featurize
+    tmp = tmp_path_factory.mktemp("fit")
+    catalog, _ = real_slice(tmp / "train.csv", 0, 600)
+    store = tmp / "s.h5"
+    featurize(catalog, store, FeaturizeOptions())
+    models = tmp / "models"
+    manifest = fit(store, models, [("svm", "poster/efficientnet-lite0"), ("nb", "overview/bow"),
+                                   ("svm", "poster/efficientnet-lite0+overview/tfidf")], FitOptions(min_movies=100))
+    return store, models, manifest

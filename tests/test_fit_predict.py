@@ -9,44 +9,13 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from classifiers import FitOptions, Predictor, fit, persist
+from classifiers import persist
 from classifiers.errors import ModelIntegrityError, ProvenanceMismatchError
-from featurize import FeaturizeOptions, featurize
 from onesheet import main
 from store import TMDB_GENRES, FeatureStore
-from tests.conftest import REAL_CATALOG, REAL_DATA, write_catalog
+from tests.conftest import REAL_DATA, real_slice
 
 POSTER = "poster/efficientnet-lite0"
-FUSED = "poster/efficientnet-lite0+overview/tfidf"
-
-
-def real_slice(path, start, stop):
-    """Rows start..stop of the real catalog, poster paths made absolute."""
-    with open(REAL_CATALOG, newline="", encoding="utf-8") as f:
-        reader = csv.DictReader(f)
-        rows = [r for i, r in enumerate(reader) if start <= i < stop]
-        header = reader.fieldnames
-    for r in rows:
-        r["poster"] = str(REAL_DATA / r["poster"])
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        w = csv.DictWriter(f, fieldnames=header)
-        w.writeheader()
-        w.writerows(rows)
-    return path, rows
-
-
-@pytest.fixture(scope="module")
-def fitted(tmp_path_factory, onnx_cache):
-    if not REAL_CATALOG.exists():
-        pytest.skip("real data set not present")
-    tmp = tmp_path_factory.mktemp("fit")
-    catalog, _ = real_slice(tmp / "train.csv", 0, 600)
-    store = tmp / "s.h5"
-    featurize(catalog, store, FeaturizeOptions())
-    models = tmp / "models"
-    manifest = fit(store, models, [("svm", POSTER), ("nb", "overview/bow"), ("svm", FUSED)],
-                   FitOptions(min_movies=100))
-    return store, models, manifest
 
 
 def run(*args):
