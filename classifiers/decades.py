@@ -244,8 +244,8 @@ def fit(store_path, directory, configs=DEFAULT_CONFIGS, options=None, progress=N
     progress = progress or no_progress
     os.makedirs(directory, exist_ok=True)
     with FeatureStore.open(store_path) as store:
-        all_ids = sorted({m for _, spec in configs for m in ids_with_features(store, spec)}, key=str)
-        test_ids = make_split(store, directory, opts, [m for m in store.ids() if m in set(all_ids)])
+        usable = {m for _, spec in configs for m in ids_with_features(store, spec)}
+        test_ids = make_split(store, directory, opts, [m for m in store.ids() if m in usable])
         manifest = read_manifest(directory) or {"configs": {}}
         names = sorted({n for _, spec in configs for n in parse_spec(spec)})
         encoders = save_encoders(store, names, os.path.join(directory, "encoders"))

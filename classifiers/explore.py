@@ -62,7 +62,7 @@ def bicluster_order(C, n_clusters=4, seed=0):
     norm = sub / np.sqrt(np.outer(np.diag(sub), np.diag(sub)))  # cosine-like, removes genre size
     model = SpectralBiclustering(n_clusters=n_clusters, method="log", random_state=seed).fit(norm + 1e-3)
     order = present[np.argsort(model.row_labels_, kind="stable")]
-    return list(order) + [j for j in range(len(C)) if j not in set(present)]
+    return list(order) + [j for j in range(len(C)) if j not in set(order)]
 
 
 def poster_pixels(path):

@@ -49,7 +49,7 @@ def _torch():
         import torch
     except ImportError:
         raise MissingExtraError(
-            "exporting a model to ONNX needs torch: pip install 'torch==2.13.0' 'onesheet[export]' "
+            "exporting a model to ONNX needs torch: pip install 'torch==2.14.1' 'onesheet[export]' "
             "(or bring an ONNX file with --onnx PATH)") from None
     return torch
 

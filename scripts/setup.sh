@@ -4,9 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
-# torch is needed only for the one-time ONNX export. Pin it in its own step so pip does
-# not pull a multi-GB CUDA build; override with ONESHEET_TORCH="torch==X.Y.Z".
-TORCH=${ONESHEET_TORCH:-torch==2.13.0}
+# torch (and torchvision, for the resnet50 encoder) are needed only for the one-time ONNX
+# export. They are pinned in their own step, as a pair that works together, so that no
+# other package drags in a different build; override with ONESHEET_TORCH="torch==X torchvision==Y".
+TORCH=${ONESHEET_TORCH:-"torch==2.14.1 torchvision==0.29.1"}
 # onnxruntime for CPU machines; set ONESHEET_RUNTIME=gpu on a CUDA machine for onnxruntime-gpu.
 RUNTIME=${ONESHEET_RUNTIME:-cpu}
 if [ ! -x .venv/bin/python ]; then
@@ -17,6 +18,7 @@ want="$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -c1-16) $TORCH $RU
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
   exit 0
 fi
-.venv/bin/python -m pip install --quiet --disable-pip-version-check "$TORCH"
+# shellcheck disable=SC2086  # TORCH holds several requirements
+.venv/bin/python -m pip install --quiet --disable-pip-version-check $TORCH
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[$RUNTIME,export,serve,dev]"
 echo "$want" > "$stamp"

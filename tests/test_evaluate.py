@@ -120,6 +120,7 @@ def test_explore_on_a_tiny_catalog(tiny_catalog, tmp_path):
     assert "https://" not in html and html.count("data:image/png;base64,") >= 5
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_cooccurrence_and_bicluster_order():
     rows = [(("A", "B"), 1990, "", ""), (("A", "B"), 1990, "", ""), (("C", "D"), 1990, "", ""),
             (("C", "D"), 1990, "", ""), (("A",), 1990, "", ""), (("E", "F"), 1990, "", ""), (("E", "F"), 1990, "", "")]

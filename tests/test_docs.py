@@ -1,0 +1,38 @@
+"""The README stays true: its set-up commands, CI's test command, and every CLI command it names."""
+
+import re
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from onesheet import COMMANDS, main
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text()
+
+
+def test_readme_starts_with_the_two_setup_commands_and_ci_runs_the_test_one():
+    first_block = re.search(r"```bash\n(.*?)```", README, re.S).group(1)
+    commands = [line.split("#")[0].strip() for line in first_block.strip().splitlines()]
+    assert commands == ["bash scripts/main.sh", "bash scripts/test.sh"]
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "bash scripts/test.sh" in ci.splitlines()
+    for script in ("main.sh", "test.sh", "setup.sh"):
+        assert (ROOT / "scripts" / script).exists()
+
+
+def test_every_command_the_readme_names_exists_and_has_help():
+    named = set(re.findall(r"(?:`|\$ |^)onesheet ([a-z]+)", README, re.M))
+    assert named <= set(COMMANDS), named - set(COMMANDS)
+    for name in named:
+        r = CliRunner().invoke(main, [name, "--help"])
+        assert r.exit_code == 0, (name, r.output)
+
+
+def test_every_option_the_readme_gives_featurize_and_fit_exists():
+    for command in ("featurize", "fit", "predict", "serve", "evaluate"):
+        help_text = CliRunner().invoke(main, [command, "--help"]).output
+        usage = re.findall(rf"onesheet {command} [^\n`]*", README)
+        for line in usage:
+            for option in re.findall(r"(--[a-z][a-z-]+)", line):
+                assert option in help_text, (command, option)
