@@ -121,7 +121,8 @@ def make_split(store, directory, opts, ids):
     test = set(fresh) if recorded is None else (recorded | {m for m in fresh if m not in seen})
     os.makedirs(directory, exist_ok=True)
     with open(os.path.join(directory, SPLIT), "w") as f:
-        json.dump({"seed": opts.seed, "test_size": opts.test_size, "stratified_by": "decade",
+        json.dump({"schema_version": persist.MODEL_SCHEMA_VERSION, "package_version": PACKAGE_VERSION,
+                   "seed": opts.seed, "test_size": opts.test_size, "stratified_by": "decade",
                    "test_ids": sorted(test), "seen_ids": sorted(seen | set(ids))}, f)
     return test
 

@@ -12,10 +12,12 @@ Everything here returns plain dicts (written to metrics.json and rendered by rep
 
 import json
 import os
+import time
 
 import numpy as np
 
 from store import FeatureStore
+from store.version import PACKAGE_VERSION
 
 from . import metrics, persist
 from .decades import SPLIT, fit_model, read_manifest, tune
@@ -244,6 +246,8 @@ def evaluate(store_path, models_dir, min_test=20, balance_check=True, era=True, 
             bar.update(1)
     bar.close()
     best = max(results, key=lambda r: r["per_decade_system"]["f1_micro"])
-    return {"store": os.path.abspath(store_path), "models": os.path.abspath(models_dir),
+    return {"report_schema_version": 1, "package_version": PACKAGE_VERSION,
+            "created_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "models_manifest_created_at": manifest["created_at"],
+            "store": os.path.abspath(store_path), "models": os.path.abspath(models_dir),
             "genres": manifest["genres"], "min_test": min_test, "test_movies": len(test_ids),
             "configs": results, "comparisons": _comparisons(results), "cross_era": eras, "best": best["name"]}

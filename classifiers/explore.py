@@ -22,6 +22,7 @@ from featurize.images import open_image, read_bytes
 from store import FeatureStore
 from store.catalog import read_catalog
 from store.genres import TMDB_GENRES
+from store.version import PACKAGE_VERSION
 
 from . import plots
 from .document import Document
@@ -141,7 +142,8 @@ def explore(source, out_dir, per_group=120, seed=0, progress=None):
             doc.image(f"colours_by_{kind}.png", plots.palettes(sel, f"Dominant poster colours by {kind}"),
                       f"share of pixels per colour cluster; grey: low-saturation pixels (sample of up to "
                       f"{per_group} posters per {kind})")
-    summary = {"movies": len(rows), "genre_counts": counts, "movies_per_decade": {str(d): decades[d] for d in decade_keys},
+    summary = {"report_schema_version": 1, "package_version": PACKAGE_VERSION, "source": os.path.abspath(str(source)),
+               "movies": len(rows), "genre_counts": counts, "movies_per_decade": {str(d): decades[d] for d in decade_keys},
                "cooccurrence_order": [genres[j] for j in order],
                "grey_share": {f"{k[0]}:{k[1]}": v[2] for k, v in palettes.items()},
                "overview_words_median": {g: float(np.median(v)) if v else None for g, v in lengths.items()}}

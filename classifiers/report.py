@@ -24,7 +24,6 @@ def _headline_table(doc, cfg):
 
 def _matrix_section(doc, cfg, idx):
     doc.h(f"Train decade x test decade: {cfg['name']}", 3)
-    judged = [d for d, n in cfg["test_decades"].items()]
     doc.image(f"matrix_{idx}.png", plots.decade_matrix(cfg["matrix"], cfg["test_decades"], cfg["name"]),
               "rows: the model (a decade's own model, or pooled); columns: test decade; n/a: too few test movies")
     small = [f"{d}s (n={n})" for d, n in cfg["test_decades"].items()
@@ -35,7 +34,6 @@ def _matrix_section(doc, cfg, idx):
         doc.table(["decade model", "micro-F1 on its own decade", "mean on other decades", "relative drop"],
                   [[f"{d}s", v["same_decade"], v["other_decades"], _pct(v["relative_drop"])]
                    for d, v in cfg["drops"].items()])
-    del judged
 
 
 def build(result, out_dir):
