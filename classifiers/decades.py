@@ -59,6 +59,9 @@ class FitOptions:
     balance: bool = True
     compare_balance: bool = True  # also fit the pooled model unbalanced, to report what balancing buys
     refit: bool = True            # refit on train + validation after tuning thresholds
+    # a fused (poster + overview) linear model tries these weights for the poster blocks and
+    # keeps the best on validation (the MLP learns its own input scaling; NB has no use for it)
+    poster_weights: tuple = (0.35, 0.5, 0.7, 1.0)
     head_params: dict = field(default_factory=dict)
 
 
@@ -66,12 +69,23 @@ def config_name(head, spec):
     return f"{head}__{spec_tag(spec)}"
 
 
-def _pipeline(head, widths, kinds, balance, params):
-    return Pipeline([("scale", BlockScaler(widths, kinds)), ("head", make_head(head, balance=balance, **params))])
+def _pipeline(head, widths, kinds, balance, params, weights=None):
+    return Pipeline([("scale", BlockScaler(widths, kinds, weights)), ("head", make_head(head, balance=balance, **params))])
 
 
-def fit_model(head, X, Y, widths, kinds, balance, params):
-    model = _pipeline(head, widths, kinds, balance, params)
+def block_weights(spec, poster_weight):
+    """Per-block weights: ``poster_weight`` for poster blocks, 1 for the rest (None when all 1)."""
+    if poster_weight == 1.0:
+        return None
+    return [poster_weight if n.startswith("poster/") else 1.0 for n in parse_spec(spec)]
+
+
+def is_fused(spec):
+    return len({n.split("/")[0] for n in parse_spec(spec)}) > 1
+
+
+def fit_model(head, X, Y, widths, kinds, balance, params, weights=None):
+    model = _pipeline(head, widths, kinds, balance, params, weights)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         model.fit(X, Y)
@@ -95,7 +109,7 @@ def _refit(model, head, X, Y, rows, widths, kinds, opts):
     """The same head refitted on more rows, keeping the thresholds tuned on validation."""
     if not opts.refit:
         return model
-    final = fit_model(head, X[rows], Y[rows], widths, kinds, opts.balance, opts.head_params)
+    final = fit_model(head, X[rows], Y[rows], widths, kinds, opts.balance, opts.head_params, model[0].weights)
     final[-1].set_thresholds(model[-1].thresholds_)
     return final
 
@@ -151,10 +165,10 @@ def fit_config(store, directory, head, spec, test_ids, opts, progress):
     bar = progress(name, 1 + len(wanted) + int(opts.compare_balance))
 
     t0 = time.perf_counter()
-    pooled = tune(fit_model(head, X[tr], Y[tr], widths, kinds, opts.balance, opts.head_params), X[va], Y[va])
-    pooled_val = score(pooled, X[va], Y[va])
+    pooled, pooled_val, weight = _pooled_with_best_weight(head, spec, X, Y, tr, va, widths, kinds, opts, card)
+    weights = block_weights(spec, weight)
     if opts.compare_balance:
-        card["balance_effect"] = _balance_effect(head, X, Y, tr, va, widths, kinds, opts, pooled, genres)
+        card["balance_effect"] = _balance_effect(head, X, Y, tr, va, widths, kinds, opts, pooled, genres, weights)
         bar.update(1)
     both = np.concatenate([tr, va])
     final = _refit(pooled, head, X, Y, both, widths, kinds, opts)
@@ -178,7 +192,7 @@ def fit_config(store, directory, head, spec, test_ids, opts, progress):
             entry.update(use="pooled", reason=f"{n_d} movies < min_movies {opts.min_movies}")
         else:
             t0 = time.perf_counter()
-            model = fit_model(head, X[tr_d], Y[tr_d], widths, kinds, opts.balance, opts.head_params)
+            model = fit_model(head, X[tr_d], Y[tr_d], widths, kinds, opts.balance, opts.head_params, weights)
             tune(model, X[va_d], Y[va_d])
             own = score(model, X[va_d], Y[va_d])
             both_d = np.concatenate([tr_d, va_d])
@@ -207,10 +221,26 @@ def fit_config(store, directory, head, spec, test_ids, opts, progress):
     return card
 
 
-def _balance_effect(head, X, Y, tr, va, widths, kinds, opts, balanced, genres):
+def _pooled_with_best_weight(head, spec, X, Y, tr, va, widths, kinds, opts, card):
+    """The pooled model (thresholds tuned); for fused specs, at the poster weight best on validation."""
+    grid = opts.poster_weights if is_fused(spec) and head == "svm" else (1.0,)
+    best = None
+    for w in grid:
+        model = tune(fit_model(head, X[tr], Y[tr], widths, kinds, opts.balance, opts.head_params,
+                               block_weights(spec, w)), X[va], Y[va])
+        val = score(model, X[va], Y[va])
+        card.setdefault("poster_weight_validation", {})[str(w)] = val["f1_micro"]
+        if best is None or val["f1_micro"] > best[1]["f1_micro"]:
+            best = (model, val, w)
+    card["poster_weight"] = best[2]
+    return best
+
+
+def _balance_effect(head, X, Y, tr, va, widths, kinds, opts, balanced, genres, weights=None):
     """Minority-genre recall on validation with and without class balancing (pooled model),
     with tuned thresholds and with each head's own untuned decision rule."""
-    other = tune(fit_model(head, X[tr], Y[tr], widths, kinds, not opts.balance, opts.head_params), X[va], Y[va])
+    other = tune(fit_model(head, X[tr], Y[tr], widths, kinds, not opts.balance, opts.head_params, weights),
+                 X[va], Y[va])
     out = {}
     for label, model in (("balanced", balanced if opts.balance else other),
                          ("unbalanced", other if opts.balance else balanced)):

@@ -56,11 +56,16 @@ def load_blocks(store, spec, ids):
 
 
 class BlockScaler(TransformerMixin, BaseEstimator):
-    """Standardise dense column blocks (and scale them to unit row norm); pass sparse blocks through."""
+    """Standardise dense column blocks (and scale them to unit row norm); pass sparse blocks through.
 
-    def __init__(self, widths=None, kinds=None):
+    ``weights`` (one per block, default 1) then scales each block: how much a fused model
+    listens to the poster relative to the overview (chosen on validation by fit).
+    """
+
+    def __init__(self, widths=None, kinds=None, weights=None):
         self.widths = widths
         self.kinds = kinds
+        self.weights = weights
 
     def _blocks(self, X):
         widths = self.widths or [X.shape[1]]
@@ -85,10 +90,14 @@ class BlockScaler(TransformerMixin, BaseEstimator):
     def transform(self, X):
         check_is_fitted(self, "scalers_")
         out = []
-        for (a, b, kind), scaler in zip(self._blocks(X), self.scalers_):
+        blocks = self._blocks(X)
+        weights = self.weights or [1.0] * len(blocks)
+        for (a, b, kind), scaler, weight in zip(blocks, self.scalers_, weights):
             block = X[:, a:b]
             if scaler is not None:
                 block = block.toarray() if sp.issparse(block) else block
-                block = (scaler.transform(block) / np.sqrt(b - a)).astype(np.float32)
+                block = (scaler.transform(block) * (weight / np.sqrt(b - a))).astype(np.float32)
+            elif weight != 1.0:
+                block = block * weight
             out.append(block)
         return stack_blocks(out)

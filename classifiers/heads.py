@@ -7,6 +7,9 @@ with no positive (or no negative) training example becomes a constant predictor 
 listed in ``constant_genres_`` rather than crashing the fit.
 """
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
@@ -46,16 +49,20 @@ class _OvRHead(ClassifierMixin, BaseEstimator):
         self.n_features_in_ = X.shape[1]
         self.n_genres_ = Y.shape[1]
         self.classes_ = np.arange(self.n_genres_)
-        self.estimators_, self.constant_genres_ = [], {}
-        for j in range(self.n_genres_):
-            y = Y[:, j]
-            if y.min() == y.max():
-                self.estimators_.append(None)
-                self.constant_genres_[j] = int(y[0]) if len(y) else 0
-                continue
+        self.constant_genres_ = {j: (int(Y[0, j]) if len(Y) else 0) for j in range(self.n_genres_)
+                                 if len(Y) == 0 or Y[:, j].min() == Y[:, j].max()}
+
+        def fit_genre(j):
+            if j in self.constant_genres_:
+                return None
             est = self._binary()
-            self._fit_binary(est, X, y)
-            self.estimators_.append(est)
+            self._fit_binary(est, X, Y[:, j])
+            return est
+
+        # liblinear and the NB fits release the GIL: genres train in parallel threads
+        workers = self.n_jobs if self.n_jobs else (os.cpu_count() or 1)
+        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+            self.estimators_ = list(pool.map(fit_genre, range(self.n_genres_)))
         self._fit_calibration(X, Y)
         self.default_thresholds_ = self._default_thresholds()
         self.thresholds_ = self.default_thresholds_.copy()
@@ -109,10 +116,11 @@ class _OvRHead(ClassifierMixin, BaseEstimator):
 class SVMHead(_OvRHead):
     """Linear (primal liblinear) or RBF SVM per genre; Platt-style sigmoid for probabilities."""
 
-    def __init__(self, C=0.1, kernel="linear", balance=True):
+    def __init__(self, C=0.1, kernel="linear", balance=True, n_jobs=None):
         self.C = C
         self.kernel = kernel
         self.balance = balance
+        self.n_jobs = n_jobs
 
     def _binary(self):
         cw = "balanced" if self.balance else None
@@ -172,10 +180,11 @@ class SVMHead(_OvRHead):
 class NBHead(_OvRHead):
     """Naive Bayes per genre: Complement/Multinomial on non-negative counts, Gaussian otherwise."""
 
-    def __init__(self, variant="auto", alpha=1.0, balance=True):
+    def __init__(self, variant="auto", alpha=1.0, balance=True, n_jobs=1):
         self.variant = variant
         self.alpha = alpha
         self.balance = balance
+        self.n_jobs = n_jobs
 
     def _variant_for(self, X):
         if self.variant != "auto":

@@ -14,6 +14,9 @@ def format_fit(manifest, prefixes, models_dir):
         lines.append(f"{name}")
         lines.append(f"  pooled validation: micro-F1 {_f(v.get('f1_micro'))}  macro-F1 {_f(v.get('f1_macro'))}  "
                      f"top-class acc {_f(v.get('top_class_accuracy'))}")
+        if len(card.get("poster_weight_validation", {})) > 1:
+            tried = ", ".join(f"{w}: {_f(v)}" for w, v in card["poster_weight_validation"].items())
+            lines.append(f"  poster block weight {card['poster_weight']} chosen on validation micro-F1 ({tried})")
         be = card.get("balance_effect")
         if be:
             lines.append(f"  minority genres ({', '.join(be['minority_genres'])}) recall, tuned thresholds: "
