@@ -146,9 +146,7 @@ def fit_config(store, directory, head, spec, test_ids, opts, progress):
     name = config_name(head, spec)
     genres = store.genres()
     ids = [m for m in ids_with_features(store, spec) if m not in test_ids]
-    Y_all = store.labels(ids)
-    labelled = Y_all.sum(axis=1) > 0
-    ids = [m for m, keep in zip(ids, labelled) if keep]
+    ids = [m for m, y in zip(ids, store.labels(ids)) if y.any()]  # unlabelled movies cannot teach
     if len(ids) < 20:
         raise NotEnoughDataError(f"{spec}: only {len(ids)} labelled movies outside the test split")
     decades = decade_array(store, ids)
@@ -158,11 +156,24 @@ def fit_config(store, directory, head, spec, test_ids, opts, progress):
     pos = {m: i for i, m in enumerate(ids)}
     tr = np.array([pos[m] for m in train_ids])
     va = np.array([pos[m] for m in val_ids])
-    features = {n: store.provenance(n) for n in parse_spec(spec)}
     card = {"name": name, "head": head, "features": spec, "genres": genres, "models": {}, "choice": {},
             "balance": opts.balance, "head_params": opts.head_params}
     wanted = sorted(set(int(d) for d in decades if d >= 0) if opts.decades is None else opts.decades)
     bar = progress(name, 1 + len(wanted) + int(opts.compare_balance))
+    common = {"config": name, "head": head, "genres": genres, "refitted_on_train_and_val": opts.refit,
+              "features": {n: store.provenance(n) for n in parse_spec(spec)}}
+
+    def save(scope, model, rows_tr, rows_va, validation_metrics, t0, **extra):
+        """Refit on train + validation rows, then write the model with its sidecar card."""
+        both = np.concatenate([rows_tr, rows_va])
+        model = _refit(model, head, X, Y, both, widths, kinds, opts)
+        card["models"][scope] = _save(directory, name, scope, model, dict(
+            common, scope="pooled" if scope == "pooled" else "decade", n_train=int(len(rows_tr)),
+            n_val=int(len(rows_va)), train_genre_counts=dict(zip(genres, map(int, Y[both].sum(axis=0)))),
+            thresholds=list(model[-1].thresholds_), validation=validation_metrics,
+            constant_genres=[genres[j] for j in model[-1].constant_genres_],
+            fit_seconds=time.perf_counter() - t0, **extra))
+        return model
 
     t0 = time.perf_counter()
     pooled, pooled_val, weight = _pooled_with_best_weight(head, spec, X, Y, tr, va, widths, kinds, opts, card)
@@ -170,55 +181,42 @@ def fit_config(store, directory, head, spec, test_ids, opts, progress):
     if opts.compare_balance:
         card["balance_effect"] = _balance_effect(head, X, Y, tr, va, widths, kinds, opts, pooled, genres, weights)
         bar.update(1)
-    both = np.concatenate([tr, va])
-    final = _refit(pooled, head, X, Y, both, widths, kinds, opts)
-    constant = [genres[j] for j in final[-1].constant_genres_]
-    card["models"]["pooled"] = _save(directory, name, "pooled", final, {
-        "config": name, "head": head, "features": features, "genres": genres, "scope": "pooled",
-        "training_decades": sorted(set(int(d) for d in decades[tr])), "n_train": int(len(tr)), "n_val": int(len(va)),
-        "refitted_on_train_and_val": opts.refit,
-        "train_genre_counts": dict(zip(genres, map(int, Y[both].sum(axis=0)))), "thresholds": list(final[-1].thresholds_),
-        "validation": pooled_val, "constant_genres": constant, "fit_seconds": time.perf_counter() - t0})
+    save("pooled", pooled, tr, va, pooled_val, t0, training_decades=sorted(set(int(d) for d in decades[tr])))
     bar.update(1)
 
     for d in wanted:
         in_d = decades == d
         tr_d, va_d = tr[in_d[tr]], va[in_d[va]]
-        n_d = int(in_d.sum())
         pooled_d = score(pooled, X[va_d], Y[va_d])
-        entry = {"movies": n_d, "n_train": int(len(tr_d)), "n_val": int(len(va_d)),
+        entry = {"movies": int(in_d.sum()), "n_train": int(len(tr_d)), "n_val": int(len(va_d)),
                  "val_f1_micro_pooled": pooled_d.get("f1_micro")}
-        if n_d < opts.min_movies:
-            entry.update(use="pooled", reason=f"{n_d} movies < min_movies {opts.min_movies}")
+        if entry["movies"] < opts.min_movies:
+            entry.update(use="pooled", reason=f"{entry['movies']} movies < min_movies {opts.min_movies}")
         else:
             t0 = time.perf_counter()
-            model = fit_model(head, X[tr_d], Y[tr_d], widths, kinds, opts.balance, opts.head_params, weights)
-            tune(model, X[va_d], Y[va_d])
+            model = tune(fit_model(head, X[tr_d], Y[tr_d], widths, kinds, opts.balance, opts.head_params, weights),
+                         X[va_d], Y[va_d])
             own = score(model, X[va_d], Y[va_d])
-            both_d = np.concatenate([tr_d, va_d])
-            model = _refit(model, head, X, Y, both_d, widths, kinds, opts)
-            missing = [genres[j] for j in model[-1].constant_genres_]
-            card["models"][str(d)] = _save(directory, name, str(d), model, {
-                "config": name, "head": head, "features": features, "genres": genres, "scope": "decade",
-                "decade": d, "training_decades": [d], "n_train": int(len(tr_d)), "n_val": int(len(va_d)),
-                "refitted_on_train_and_val": opts.refit,
-                "train_genre_counts": dict(zip(genres, map(int, Y[both_d].sum(axis=0)))),
-                "thresholds": list(model[-1].thresholds_), "validation": own,
-                "constant_genres": missing, "fit_seconds": time.perf_counter() - t0})
+            model = save(str(d), model, tr_d, va_d, own, t0, decade=d, training_decades=[d])
             entry["val_f1_micro_decade"] = own.get("f1_micro")
+            missing = [genres[j] for j in model[-1].constant_genres_]
             if missing:
                 entry["warning"] = f"no training example of {', '.join(missing)}: this model always answers no"
-            if len(va_d) < opts.min_val:
-                entry.update(use="pooled", reason=f"only {len(va_d)} validation movies (< {opts.min_val}) to judge")
-            elif own["f1_micro"] > pooled_d["f1_micro"]:
-                entry.update(use="decade", reason="decade model better on this decade's validation rows")
-            else:
-                entry.update(use="pooled", reason="pooled model at least as good on this decade's validation rows")
+            entry.update(_choose(own, pooled_d, len(va_d), opts))
         card["choice"][str(d)] = entry
         bar.update(1)
     bar.close()
     card["validation"] = pooled_val
     return card
+
+
+def _choose(own, pooled, n_val, opts):
+    """Which model a decade uses, and why (decided on that decade's validation rows)."""
+    if n_val < opts.min_val:
+        return {"use": "pooled", "reason": f"only {n_val} validation movies (< {opts.min_val}) to judge"}
+    if own["f1_micro"] > pooled["f1_micro"]:
+        return {"use": "decade", "reason": "decade model better on this decade's validation rows"}
+    return {"use": "pooled", "reason": "pooled model at least as good on this decade's validation rows"}
 
 
 def _pooled_with_best_weight(head, spec, X, Y, tr, va, widths, kinds, opts, card):
