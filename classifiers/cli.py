@@ -116,10 +116,15 @@ def evaluate_cmd(store_path, models_dir, out_dir, min_test, quick):
 @user_errors(FeaturizeError)
 def run_cmd(catalog, out_dir, quiet):
     """The main job: featurize CATALOG, fit every model, and write the evaluation report."""
-    from featurize.cli import format_summary, tqdm_progress
+    from featurize.cli import format_summary
     from featurize.pipeline import no_progress
     from .job import run_job
-    job = run_job(catalog, out_dir, progress=no_progress if quiet else tqdm_progress)
+
+    def bar(desc, total):  # featurize counts movies; fit and evaluate count models
+        unit = "movie" if desc.startswith(("poster/", "overview/")) else "model"
+        return tqdm(total=total, desc=desc, unit=unit, dynamic_ncols=True)
+
+    job = run_job(catalog, out_dir, progress=no_progress if quiet else bar)
     click.echo(format_summary(job.featurize_summary, show=5))
     best = next(c for c in job.metrics["configs"] if c["name"] == job.metrics["best"])
     s = best["per_decade_system"]
