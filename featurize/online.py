@@ -125,13 +125,14 @@ class OnlineFeaturizer:
         """
         n = len(overviews)
         out, failures = {}, {}
+        given = [(i, p) for i, p in enumerate(posters) if p is not None and p != ""]
+        if self.posters:
+            failures.update({i: PosterError("missing", "no poster given")
+                             for i in set(range(n)) - {i for i, _ in given}})
         for name, enc in self.posters.items():
-            matrix = np.zeros((n, enc.embedder.dim or 0), np.float32) if enc.embedder.dim else None
-            items = [(i, p) for i, p in enumerate(posters) if p is not None and p != ""]
-            for i, p in enumerate(posters):
-                if p is None or p == "":
-                    failures[i] = PosterError("missing", "no poster given")
-            for rows, batch, bad in poster_batches(items, enc.preprocessing, batch_size, workers):
+            dim = enc.embedder.dim  # None when the model's output width is dynamic
+            matrix = np.zeros((n, dim), np.float32) if dim else None
+            for rows, batch, bad in poster_batches(given, enc.preprocessing, batch_size, workers):
                 failures.update({i: e for i, e in bad})
                 if rows:
                     emb = enc.embedder.embed(batch)
