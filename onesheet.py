@@ -14,6 +14,7 @@ __version__ = PACKAGE_VERSION
 
 # command name -> "module:attribute"
 COMMANDS = {
+    "run": "classifiers.cli:run_cmd",
     "ingest": "store.cli:ingest_cmd",
     "store": "store.cli:store_group",
     "featurize": "featurize.cli:featurize_cmd",
@@ -21,7 +22,6 @@ COMMANDS = {
     "predict": "classifiers.cli:predict_cmd",
     "evaluate": "classifiers.cli:evaluate_cmd",
     "explore": "classifiers.cli:explore_cmd",
-    "run": "classifiers.cli:run_cmd",
     "serve": "classifiers.cli:serve_cmd",
 }
 
