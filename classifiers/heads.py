@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 from sklearn.naive_bayes import ComplementNB, GaussianNB, MultinomialNB
 from sklearn.neural_network import MLPClassifier
@@ -268,6 +268,3 @@ def make_head(kind, **params):
         raise ValueError(f"unknown head {kind!r}; choose one of {', '.join(HEADS)}")
     return HEADS[kind](**params)
 
-
-def clone_head(head):
-    return clone(head)

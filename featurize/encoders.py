@@ -77,18 +77,3 @@ def text_encoders(store, word_vectors=None):
     name = free_name(store, f"overview/{suffix}", sha)
     out[name] = MeanWordVectors(kv, suffix, sha, source=word_vectors)
     return out
-
-
-def rebuild_text_encoder(store, name, word_vectors=None):
-    """The encoder that produced a stored text feature, verified against its provenance."""
-    prov = store.provenance(name)
-    kind = name.split("/", 1)[1]
-    if kind in TEXT_KINDS:
-        enc = TEXT_KINDS[kind].from_artifacts(store.artifacts(name))
-    else:
-        kv, suffix, sha = wordvec.load(word_vectors if word_vectors else prov.get("word_vectors"))
-        enc = MeanWordVectors(kv, suffix, sha)
-    if enc.provenance()["sha256"] != prov["sha256"]:
-        raise FeaturizeError(f"{name}: the encoder available now (sha256 {enc.provenance()['sha256'][:12]}) is not the "
-                             f"one that built the store ({prov['sha256'][:12]}); pass the original --word-vectors")
-    return enc
