@@ -3,13 +3,7 @@
 import hashlib
 import json
 
-
-def sha256_file(path, chunk=1 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(chunk), b""):
-            h.update(block)
-    return h.hexdigest()
+from store.hashing import sha256_file  # noqa: F401  (one implementation, re-exported here)
 
 
 def sha256_json(obj) -> str:

@@ -1,22 +1,14 @@
 """Catalog -> store: create or update the movie table and labels, keeping valid features."""
 
-import hashlib
 from dataclasses import dataclass
 
 import numpy as np
 
 from .catalog import read_catalog
-from .genres import GenreVocabulary
 from .errors import StoreError
+from .genres import GenreVocabulary
 from .h5 import FeatureStore
-
-
-def file_sha256(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+from .hashing import sha256_file
 
 
 @dataclass
@@ -32,7 +24,7 @@ class IngestResult:
 
 def _poster_hash(row):
     try:
-        return file_sha256(row.poster) if row.poster else ""
+        return sha256_file(row.poster) if row.poster else ""
     except OSError:
         return ""
 
