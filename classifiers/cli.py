@@ -3,20 +3,14 @@
 import json
 
 import click
-from tqdm import tqdm
-
 from featurize.errors import FeaturizeError
-from store.cliutil import echo_json, user_errors
+from store.cliutil import echo_json, progress_bars, user_errors
 
 from .batch import catalog_rows, folder_rows, predict_rows
 from .decades import DEFAULT_CONFIGS, FitOptions, fit
 from .heads import HEADS
 from .predict import Predictor
 from .report_fit import format_fit
-
-
-def _bar(desc, total):
-    return tqdm(total=total, desc=desc, unit="model", dynamic_ncols=True)
 
 
 @click.command("fit")
@@ -41,7 +35,7 @@ def fit_cmd(store_path, models_dir, heads, specs, decades, min_movies, no_balanc
         raise click.UsageError("--kernel applies to --head svm only")
     opts = FitOptions(decades=[int(d) for d in decades.split(",")] if decades else None, min_movies=min_movies,
                       balance=not no_balance, seed=seed, head_params=params)
-    manifest = fit(store_path, models_dir, configs, opts, progress=_bar)
+    manifest = fit(store_path, models_dir, configs, opts, progress=progress_bars("model"))
     click.echo(format_fit(manifest, [f"{h}__" for h, _ in configs], models_dir))
 
 
@@ -64,7 +58,7 @@ def predict_cmd(posters, models_dir, overview, year, as_json, catalog, folder, o
         if posters or not out:
             raise click.UsageError("catalog mode takes --catalog CSV or --posters DIR with --out FILE, no POSTER args")
         id_header, rows = catalog_rows(catalog, id_column) if catalog else folder_rows(folder, year)
-        with tqdm(total=len(rows), desc="predict", unit="movie", dynamic_ncols=True) as bar:
+        with progress_bars("movie")("predict", len(rows)) as bar:
             n, errors = predict_rows(predictor, rows, out, id_header, progress=bar)
         click.echo(f"{n} movies predicted into {out} ({errors} with an error column)")
         return
@@ -98,7 +92,7 @@ def evaluate_cmd(store_path, models_dir, out_dir, min_test, quick):
     from .evaluate import evaluate
     from .report import build
     result = evaluate(store_path, models_dir, min_test=min_test, balance_check=not quick, era=not quick,
-                      progress=lambda d, t: tqdm(total=t, desc=d, unit="config", dynamic_ncols=True))
+                      progress=progress_bars("config"))
     path = build(result, out_dir)
     best = next(c for c in result["configs"] if c["name"] == result["best"])
     click.echo(f"best: {best['name']}: test micro-F1 {best['per_decade_system']['f1_micro']:.3f}, "
@@ -120,9 +114,10 @@ def run_cmd(catalog, out_dir, quiet):
     from featurize.pipeline import no_progress
     from .job import run_job
 
+    movies, models = progress_bars("movie"), progress_bars("model")
+
     def bar(desc, total):  # featurize counts movies; fit and evaluate count models
-        unit = "movie" if desc.startswith(("poster/", "overview/")) else "model"
-        return tqdm(total=total, desc=desc, unit=unit, dynamic_ncols=True)
+        return (movies if desc.startswith(("poster/", "overview/")) else models)(desc, total)
 
     job = run_job(catalog, out_dir, progress=no_progress if quiet else bar)
     click.echo(format_summary(job.featurize_summary, show=5))
@@ -143,7 +138,7 @@ def explore_cmd(source, out_dir, per_group):
     """Explore a catalog CSV or a store: genres, co-occurrence, colours by genre and decade."""
     from .explore import explore
     path, summary = explore(source, out_dir, per_group=per_group,
-                            progress=lambda d, t: tqdm(total=t, desc=d, unit="group", dynamic_ncols=True))
+                            progress=progress_bars("group"))
     click.echo(f"{summary['movies']} movies; genres clustered as: {', '.join(summary['cooccurrence_order'])}")
     click.echo(f"report: {path}")
 

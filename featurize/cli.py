@@ -3,16 +3,10 @@
 import logging
 
 import click
-from tqdm import tqdm
-
-from store.cliutil import user_errors
+from store.cliutil import progress_bars, user_errors
 from store.report_text import format_validation
 
 from .pipeline import FeaturizeOptions, featurize, no_progress
-
-
-def tqdm_progress(desc, total):
-    return tqdm(total=total, desc=desc, unit="movie", dynamic_ncols=True, smoothing=0.1)
 
 
 def format_summary(summary, show=10) -> str:
@@ -63,6 +57,6 @@ def featurize_cmd(catalog, store_path, poster_model, onnx, preprocess, word_vect
     opts = FeaturizeOptions(poster_model=poster_model, onnx=onnx, preprocess=preprocess, word_vectors=word_vectors,
                             batch_size=batch_size, workers=workers, limit=limit, device=device, commit_every=commit_every,
                             id_column=id_column, posters=not no_posters, text=not no_text)
-    progress = no_progress if quiet else tqdm_progress
+    progress = no_progress if quiet else progress_bars("movie", smoothing=0.1)
     summary = featurize(catalog, store_path, opts, progress=progress)
     click.echo(format_summary(summary))

@@ -4,6 +4,7 @@ import functools
 import json
 
 import click
+from tqdm import tqdm
 
 from .errors import StoreError
 
@@ -25,3 +26,10 @@ def user_errors(*extra):
 
 def echo_json(obj):
     click.echo(json.dumps(obj, indent=2, default=str))
+
+
+def progress_bars(unit, **options):
+    """A factory for the library's ``progress=`` hooks: (desc, total) -> a tqdm bar counting ``unit``."""
+    def make(desc, total):
+        return tqdm(total=total, desc=desc, unit=unit, dynamic_ncols=True, **options)
+    return make
