@@ -174,9 +174,8 @@ def _balance_comparison(card, data, pooled, genres):
     for label, model in (("balanced", pooled), ("unbalanced", other)) if card.get("balance", True) \
             else (("balanced", other), ("unbalanced", pooled)):
         _, pred = _predict(model, data.X)
-        mr = metrics.minority_recall(data.Y, pred, genres)
-        out[label] = {"minority_recall": mr["recall"], "f1_macro": metrics.summary(data.Y, pred)["f1_macro"],
-                      "f1_micro": metrics.summary(data.Y, pred)["f1_micro"]}
+        mr, s = metrics.minority_recall(data.Y, pred, genres), metrics.summary(data.Y, pred)
+        out[label] = {"minority_recall": mr["recall"], "f1_macro": s["f1_macro"], "f1_micro": s["f1_micro"]}
         out["minority_genres"] = mr["genres"]
     return out
 

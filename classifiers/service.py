@@ -185,9 +185,7 @@ def create_app(store_path, models_dir, max_batch=32, max_wait_ms=5.0, max_upload
     @app.get("/similar/{movie_id}")
     async def similar(movie_id: str, feature: Optional[str] = None, k: int = Query(10, ge=1, le=100)):
         feature = _feature(feature)
-        async with index_lock:
-            if feature not in service.store.features():
-                service.store.provenance(feature)  # raises UnknownFeatureError
+        async with index_lock:  # building an index raises UnknownFeatureError for an unknown name
             idx = await run_in_threadpool(service.index, feature)
         if movie_id not in idx:
             raise UnknownIdsError(f"1 id(s) not in feature {feature!r}: {movie_id}", [movie_id])
