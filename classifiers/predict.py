@@ -79,6 +79,11 @@ class Predictor:
             self._models[key] = persist.load(os.path.join(self.directory, rel), expected_features=expected)
         return self._models[key]
 
+    def _features_of(self, plan):
+        """Every feature the planned configurations need."""
+        return sorted({f for config, _ in plan if config != "error"
+                       for f in parse_spec(self.configs()[config]["features"])})
+
     def _features(self, names, posters, overviews, batch_size, workers, poster_embeddings):
         poster_names = [n for n in names if n.startswith("poster/")]
         text_names = [n for n in names if not n.startswith("poster/")]
@@ -123,7 +128,7 @@ class Predictor:
                 continue
             plan.setdefault((config, self.scope_for(config, years[i])), []).append(i)
         out = [None] * n
-        names = sorted({f for (config, _) in plan if config != "error" for f in parse_spec(self.configs()[config]["features"])})
+        names = self._features_of(plan)
         feats, failures = self._features(names, posters, overviews, batch_size, workers, poster_embeddings)
         warnings = {}
         for key in [k for k in plan if k[0] != "error" and _needs_poster(self.configs()[k[0]]["features"])]:
@@ -138,8 +143,7 @@ class Predictor:
                     continue
                 warnings[i] = f"poster unusable ({problem}); answered from the overview"
                 plan.setdefault((config, self.scope_for(config, years[i])), []).append(i)
-        missing = sorted({f for (config, _) in plan if config != "error"
-                          for f in parse_spec(self.configs()[config]["features"])} - set(feats))
+        missing = sorted(set(self._features_of(plan)) - set(feats))
         if missing:
             feats.update(self._features(missing, posters, overviews, batch_size, workers, poster_embeddings)[0])
         for (config, scope), rows in plan.items():
