@@ -51,7 +51,14 @@ class _OvRHead(ClassifierMixin, BaseEstimator):
         self.classes_ = np.arange(self.n_genres_)
         self.constant_genres_ = {j: (int(Y[0, j]) if len(Y) else 0) for j in range(self.n_genres_)
                                  if len(Y) == 0 or Y[:, j].min() == Y[:, j].max()}
+        self.estimators_ = self._fit_estimators(X, Y)
+        self._fit_calibration(X, Y)
+        self.default_thresholds_ = self._default_thresholds()
+        self.thresholds_ = self.default_thresholds_.copy()
+        return self
 
+    def _fit_estimators(self, X, Y):
+        """One binary estimator per genre (None for constant genres)."""
         def fit_genre(j):
             if j in self.constant_genres_:
                 return None
@@ -62,11 +69,7 @@ class _OvRHead(ClassifierMixin, BaseEstimator):
         # liblinear and the NB fits release the GIL: genres train in parallel threads
         workers = self.n_jobs if self.n_jobs else (os.cpu_count() or 1)
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-            self.estimators_ = list(pool.map(fit_genre, range(self.n_genres_)))
-        self._fit_calibration(X, Y)
-        self.default_thresholds_ = self._default_thresholds()
-        self.thresholds_ = self.default_thresholds_.copy()
-        return self
+            return list(pool.map(fit_genre, range(self.n_genres_)))
 
     def _default_thresholds(self):
         """The head's own decision rule before any tuning: probability 0.5."""
@@ -223,25 +226,13 @@ class MLPHead(_OvRHead):
         self.balance = balance
         self.random_state = random_state
 
-    def fit(self, X, Y):
-        Y = _as_2d_labels(Y)
-        self.n_features_in_ = X.shape[1]
-        self.n_genres_ = Y.shape[1]
-        self.classes_ = np.arange(self.n_genres_)
-        counts = Y.sum(axis=0)
-        self.constant_genres_ = {j: int(counts[j] > 0) for j in range(self.n_genres_)
-                                 if counts[j] in (0, len(Y))}
-        rows = np.arange(len(Y))
-        if self.balance:
-            rows = self._balanced_rows(Y, counts)
+    def _fit_estimators(self, X, Y):
+        """One network for every genre; constant genres' outputs are overridden in decision_function."""
+        rows = self._balanced_rows(Y, Y.sum(axis=0)) if self.balance else np.arange(len(Y))
         self.net_ = MLPClassifier(hidden_layer_sizes=tuple(self.hidden), alpha=self.alpha, max_iter=self.max_iter,
                                   early_stopping=True, n_iter_no_change=10, random_state=self.random_state)
-        self.net_.fit(X[rows], Y[rows])  # constant genres' outputs are overridden in decision_function
-        self.estimators_ = [None if j in self.constant_genres_ else self.net_ for j in range(self.n_genres_)]
-        self.calibration_ = None
-        self.default_thresholds_ = self._default_thresholds()
-        self.thresholds_ = self.default_thresholds_.copy()
-        return self
+        self.net_.fit(X[rows], Y[rows])
+        return [None if j in self.constant_genres_ else self.net_ for j in range(self.n_genres_)]
 
     def _balanced_rows(self, Y, counts):
         inv = np.where(counts > 0, len(Y) / np.maximum(counts, 1), 0.0)
