@@ -21,6 +21,7 @@ import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
+from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.pipeline import Pipeline
 
@@ -105,11 +106,13 @@ def score(model, X, Y):
     return metrics.summary(Y, (P >= model[-1].thresholds_).astype(np.uint8), P)
 
 
-def _refit(model, head, X, Y, rows, widths, kinds, opts):
-    """The same head refitted on more rows, keeping the thresholds tuned on validation."""
-    if not opts.refit:
-        return model
-    final = fit_model(head, X[rows], Y[rows], widths, kinds, opts.balance, opts.head_params, model[0].weights)
+def refit_keeping_thresholds(model, X, Y):
+    """The same pipeline (head, parameters, block weights) refitted on X, Y, with the
+    thresholds ``model`` had tuned on validation."""
+    final = clone(model)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        final.fit(X, Y)
     final[-1].set_thresholds(model[-1].thresholds_)
     return final
 
@@ -166,7 +169,8 @@ def fit_config(store, directory, head, spec, test_ids, opts, progress):
     def save(scope, model, rows_tr, rows_va, validation_metrics, t0, **extra):
         """Refit on train + validation rows, then write the model with its sidecar card."""
         both = np.concatenate([rows_tr, rows_va])
-        model = _refit(model, head, X, Y, both, widths, kinds, opts)
+        if opts.refit:
+            model = refit_keeping_thresholds(model, X[both], Y[both])
         card["models"][scope] = _save(directory, name, scope, model, dict(
             common, scope="pooled" if scope == "pooled" else "decade", n_train=int(len(rows_tr)),
             n_val=int(len(rows_va)), train_genre_counts=dict(zip(genres, map(int, Y[both].sum(axis=0)))),

@@ -20,7 +20,7 @@ from store import FeatureStore
 from store.version import PACKAGE_VERSION
 
 from . import metrics, persist
-from .decades import SPLIT, block_weights, fit_model, read_manifest, tune
+from .decades import SPLIT, block_weights, fit_model, read_manifest, refit_keeping_thresholds, tune
 from .errors import ClassifierError, NotEnoughDataError
 from .features import ids_with_features, load_blocks, parse_spec
 from .splits import decade_array, validation
@@ -161,10 +161,8 @@ def _refit(card, data, train_rows, balance):
     weights = block_weights(card["features"], card.get("poster_weight", 1.0))
     model = tune(fit_model(card["head"], X_train[tr], data.Y_train[tr], data.widths, data.kinds, balance, params,
                            weights), X_train[va], data.Y_train[va])
-    final = fit_model(card["head"], X_train[train_rows], data.Y_train[train_rows], data.widths, data.kinds,
-                      balance, params, weights)  # refit on train + val, as fit does
-    final[-1].set_thresholds(model[-1].thresholds_)
-    return final
+    # refit on train + val, as fit does
+    return refit_keeping_thresholds(model, X_train[train_rows], data.Y_train[train_rows])
 
 
 def _balance_comparison(card, data, pooled, genres):
