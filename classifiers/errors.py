@@ -1,9 +1,9 @@
 """Named errors of the classifiers stage."""
 
-from store.errors import StoreError
+from store.errors import OnesheetError
 
 
-class ClassifierError(StoreError):
+class ClassifierError(OnesheetError):
     """Base class for fit / predict / evaluate failures a user can act on."""
 
 

@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field
 from featurize.errors import PosterError
 from featurize.images import MAX_FILE_BYTES, load_poster
 from store import FeatureStore
-from store.errors import StoreError, UnknownFeatureError, UnknownIdsError
+from store.errors import OnesheetError, UnknownFeatureError, UnknownIdsError
 from store.similar import CosineIndex
 from store.version import PACKAGE_VERSION
 
@@ -114,7 +114,7 @@ def create_app(store_path, models_dir, max_batch=32, max_wait_ms=5.0, max_upload
     async def unknown_feature(request, exc):
         return _error(404, "unknown_feature", str(exc))
 
-    @app.exception_handler(StoreError)
+    @app.exception_handler(OnesheetError)
     async def store_error(request, exc):
         return _error(400, "bad_request", str(exc))
 

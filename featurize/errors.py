@@ -1,9 +1,9 @@
 """Named errors of the featurize stage."""
 
-from store.errors import StoreError
+from store.errors import OnesheetError
 
 
-class FeaturizeError(StoreError):
+class FeaturizeError(OnesheetError):
     """Base class for featurize failures a user can act on."""
 
 

@@ -4,7 +4,7 @@ Importing this package never imports torch or onnxruntime.
 """
 
 from .errors import (
-    CatalogError, FeatureShapeError, NotAStoreError, ProvenanceError, ReadOnlyError,
+    CatalogError, FeatureShapeError, NotAStoreError, OnesheetError, ProvenanceError, ReadOnlyError,
     SchemaVersionError, StoreError, StoreLockedError, UnknownFeatureError, UnknownIdsError,
 )
 from .genres import TMDB_GENRES, GenreVocabulary
@@ -13,6 +13,6 @@ from .schema import SCHEMA_VERSION
 
 __all__ = [
     "FeatureStore", "GenreVocabulary", "TMDB_GENRES", "SCHEMA_VERSION",
-    "StoreError", "NotAStoreError", "SchemaVersionError", "StoreLockedError", "ReadOnlyError",
+    "OnesheetError", "StoreError", "NotAStoreError", "SchemaVersionError", "StoreLockedError", "ReadOnlyError",
     "UnknownFeatureError", "UnknownIdsError", "ProvenanceError", "FeatureShapeError", "CatalogError",
 ]

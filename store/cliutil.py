@@ -6,12 +6,12 @@ import json
 import click
 from tqdm import tqdm
 
-from .errors import StoreError
+from .errors import OnesheetError
 
 
 def user_errors(*extra):
     """Turn named domain errors into one-line ClickExceptions (exit 1, no traceback)."""
-    handled = (StoreError,) + extra
+    handled = (OnesheetError,) + extra
 
     def wrap(fn):
         @functools.wraps(fn)

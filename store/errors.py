@@ -1,8 +1,12 @@
-"""Named errors of the feature store; each message says what to do about it."""
+"""Named errors: the project's root error, and the feature store's; each message says what to do."""
 
 
-class StoreError(Exception):
-    """Base class: every store failure a user can act on."""
+class OnesheetError(Exception):
+    """Root of every onesheet failure a user can act on (the CLI prints it as one line, exit 1)."""
+
+
+class StoreError(OnesheetError):
+    """Base class of the feature store's failures."""
 
 
 class NotAStoreError(StoreError):
