@@ -1,11 +1,12 @@
-"""onesheet's feature store: one HDF5 file of movies, labels and features keyed by movie id.
+"""onesheet's feature store: HDF5 files of movies, labels and features keyed by movie id.
 
 Importing this package never imports torch or onnxruntime.
 """
 
 from .errors import (
-    CatalogError, FeatureShapeError, NotAStoreError, OnesheetError, ProvenanceError, ReadOnlyError,
-    SchemaVersionError, StoreError, StoreLockedError, UnknownFeatureError, UnknownIdsError,
+    CatalogError, CorruptStoreError, DiskFullError, FeatureShapeError, MigrationNeededError, NotAStoreError,
+    OnesheetError, ProvenanceError, ReadOnlyError, SchemaVersionError, StoreError, StoreLockedError,
+    UnknownFeatureError, UnknownIdsError,
 )
 from .genres import TMDB_GENRES, GenreVocabulary
 from .h5 import FeatureStore
@@ -15,4 +16,5 @@ __all__ = [
     "FeatureStore", "GenreVocabulary", "TMDB_GENRES", "SCHEMA_VERSION",
     "OnesheetError", "StoreError", "NotAStoreError", "SchemaVersionError", "StoreLockedError", "ReadOnlyError",
     "UnknownFeatureError", "UnknownIdsError", "ProvenanceError", "FeatureShapeError", "CatalogError",
+    "CorruptStoreError", "DiskFullError", "MigrationNeededError",
 ]

@@ -1,27 +1,37 @@
-"""Crash-safe file replacement and the single-writer lock.
+"""Crash-safe file replacement, the single-writer lock, and disk-full reporting.
 
-A store is never modified in place: a writer builds the next version in a temporary file
-beside it and swaps it in with one ``os.replace``. A writer killed at any instant leaves
-either the old file or the new one, both complete, plus at most a stale temporary file
-that the next writer deletes.
+The master file is never modified in place: a writer builds the next version in a
+temporary file beside it and swaps it in with one ``os.replace`` (after fsyncing the file,
+and then the folder). A writer killed at any instant leaves either the old master or the
+new one, both complete, plus at most a stale temporary file that the next writer deletes.
+Symlinked store paths are resolved first, so the lock and the replacement act on the
+target and the link keeps pointing at the current version.
 """
 
 import contextlib
+import errno
 import fcntl
 import glob
 import os
 
-from .errors import StoreLockedError
+from .errors import DiskFullError, StoreLockedError
+
+_FULL = (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))
+
+
+def resolve(path) -> str:
+    """The absolute path with every symlink resolved: the file a store really is."""
+    return os.path.realpath(os.fspath(path))
 
 
 def temp_path(path: str) -> str:
-    head, tail = os.path.split(os.path.abspath(path))
+    head, tail = os.path.split(path)
     return os.path.join(head, f".{tail}.tmp-{os.getpid()}")
 
 
 def remove_stale_temps(path: str) -> list:
     """Delete temporaries left by killed writers (call only while holding the lock)."""
-    head, tail = os.path.split(os.path.abspath(path))
+    head, tail = os.path.split(path)
     removed = []
     for stale in glob.glob(os.path.join(head, f".{glob.escape(tail)}.tmp-*")):
         with contextlib.suppress(FileNotFoundError):
@@ -30,7 +40,13 @@ def remove_stale_temps(path: str) -> list:
     return removed
 
 
-def fsync_file(path: str) -> None:
+def remove_quietly(path: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.remove(path)
+
+
+def fsync_path(path: str) -> None:
+    """fsync a file or a folder by name (folders make renames and new entries durable)."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -40,20 +56,37 @@ def fsync_file(path: str) -> None:
 
 def commit(tmp: str, path: str) -> None:
     """Make ``tmp`` durable, then atomically put it in place of ``path``."""
-    fsync_file(tmp)
+    fsync_path(tmp)
     os.replace(tmp, path)
-    dir_fd = os.open(os.path.dirname(os.path.abspath(path)) or ".", os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    fsync_path(os.path.dirname(path) or ".")
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """True when ``exc`` (or anything it was raised from) says the disk or quota is full.
+
+    HDF5 reports a failed write as a RuntimeError or OSError whose text carries the errno's
+    message, so the text is checked as well as ``errno``.
+    """
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if getattr(exc, "errno", None) in _FULL or "No space left on device" in str(exc) \
+                or "Disk quota exceeded" in str(exc):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def disk_full_error(where: str, what: str) -> DiskFullError:
+    return DiskFullError(f"no space left on {where} while {what}; the previous version is intact; "
+                         f"free space and re-run")
 
 
 class WriterLock:
     """An exclusive advisory lock on ``<store>.lock``, released on close or process death."""
 
     def __init__(self, path: str):
-        self.path = os.path.abspath(path) + ".lock"
+        self.path = path + ".lock"
         self._fd = None
 
     def acquire(self) -> None:

@@ -17,6 +17,22 @@ class SchemaVersionError(StoreError):
     """The store was written with a schema this version of onesheet cannot read."""
 
 
+class MigrationNeededError(SchemaVersionError):
+    """An older store that can still be read but must be migrated before anything is written."""
+
+
+class CorruptStoreError(StoreError):
+    """The store's files are inconsistent (a missing or damaged piece, misaligned columns, bad metadata)."""
+
+    def __init__(self, message, problem=None):
+        super().__init__(message)
+        self.problem = problem or message   # the short form `onesheet store verify` lists
+
+
+class DiskFullError(StoreError):
+    """A commit ran out of disk space; the previous version is intact and nothing was left behind."""
+
+
 class StoreLockedError(StoreError):
     """Another process is writing to the store."""
 

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from store import (
     FeatureShapeError, FeatureStore, NotAStoreError, ProvenanceError, ReadOnlyError,
-    SchemaVersionError, StoreLockedError, UnknownFeatureError, UnknownIdsError,
+    SCHEMA_VERSION, SchemaVersionError, StoreLockedError, UnknownFeatureError, UnknownIdsError,
 )
 from store.ingest import ingest
 
@@ -77,7 +77,7 @@ def test_provenance_mismatch_is_refused(store_path):
             s.write_features("poster/r", ["nobody"], np.ones((1, 4)), PROV)
     with FeatureStore.open(store_path) as s:
         prov = s.provenance("poster/p")
-        assert prov["sha256"] == PROV["sha256"] and prov["schema_version"] == 1 and "package_version" in prov
+        assert prov["sha256"] == PROV["sha256"] and prov["schema_version"] == SCHEMA_VERSION and "package_version" in prov
 
 
 def test_unknown_ids_and_features_are_named(store_path):

@@ -1,0 +1,396 @@
+"""Reading one version of a store: pieces held open by file descriptor, and views over them.
+
+A snapshot opens the master and every piece it names *by file descriptor* as soon as it
+is loaded, so a writer that later replaces the master or deletes a piece (compaction,
+garbage collection) cannot change or take away what this reader sees: on POSIX an open
+file survives its unlink, and dense matrices are memory-mapped from that descriptor,
+never by path. A reader that loses the race (a piece deleted between reading the master
+and opening the piece) simply reads the newer master and tries again.
+"""
+
+import json
+import mmap
+import os
+
+import h5py
+import numpy as np
+import scipy.sparse as sp
+
+from . import schema
+from .errors import CorruptStoreError, NotAStoreError, UnknownIdsError
+from .idhash import SortedHashes, hash_ids, hash_order
+from .manifest import read_manifest
+
+_PROC_FD = os.path.isdir("/proc/self/fd")
+RETRIES = 20
+
+
+def _strings(ds) -> list:
+    return list(ds.asstr()[()]) if ds.shape[0] else []
+
+
+class OpenPiece:
+    """One file held by descriptor; its HDF5 handle and memory maps are made from that descriptor."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.fd = os.open(path, os.O_RDONLY)   # FileNotFoundError: the caller retries or reports
+        self.size = os.fstat(self.fd).st_size
+        self.cache = {}         # derived from the piece's immutable content, so kept across versions
+        self._h5 = None
+        self._map = None
+
+    def h5(self):
+        if self._h5 is None:
+            try:
+                # /proc/self/fd/N reopens this very inode even after its name is gone
+                self._h5 = h5py.File(f"/proc/self/fd/{self.fd}" if _PROC_FD else self.path, "r")
+            except OSError as exc:
+                raise damaged(self.path, f"not a readable HDF5 file ({exc})") from None
+        return self._h5
+
+    def array(self, ds):
+        """A read-only ndarray over a contiguous, uncompressed dataset, mapped from the descriptor."""
+        offset = ds.id.get_offset()
+        if ds.chunks is not None or ds.compression is not None or offset is None:
+            return None
+        nbytes = int(np.prod(ds.shape)) * ds.dtype.itemsize
+        if offset + nbytes > self.size:
+            return None
+        if self._map is None:
+            self._map = mmap.mmap(self.fd, 0, access=mmap.ACCESS_READ)
+        return np.frombuffer(self._map, dtype=ds.dtype, count=int(np.prod(ds.shape)), offset=offset).reshape(ds.shape)
+
+    def close(self):
+        if self._h5 is not None:
+            self._h5.close()
+            self._h5 = None
+        self._map = None        # numpy views keep the mapping alive until they are dropped
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+
+def open_master(path):
+    """(OpenPiece of the master, Manifest) of the version at ``path`` right now."""
+    try:
+        master = OpenPiece(path)
+    except FileNotFoundError:
+        raise NotAStoreError(f"{path} does not exist; create it with `onesheet ingest CATALOG.csv --store {path}`") from None
+    except IsADirectoryError:
+        raise NotAStoreError(f"{path} is a folder, not a onesheet store") from None
+    try:
+        try:
+            f = h5py.File(f"/proc/self/fd/{master.fd}" if _PROC_FD else path, "r")
+        except OSError as exc:
+            raise NotAStoreError(f"{path} is not a readable HDF5 feature store ({exc.__class__.__name__}: {exc})") from None
+        with f:
+            manifest = read_manifest(f, path)
+    except BaseException:
+        master.close()
+        raise
+    return master, manifest
+
+
+def load_snapshot(path, folder, pool):
+    """Open the current master and every piece it names (reusing ``pool``'s open pieces).
+
+    Returns (master, manifest, newly opened pieces). A piece missing because a writer
+    collected it after we read the master means a newer master exists: read that one.
+    """
+    for _ in range(RETRIES):
+        master, manifest = open_master(path)
+        opened = {}
+        try:
+            for name in sorted(manifest.piece_files() - set(pool)):
+                opened[name] = OpenPiece(os.path.join(folder, name))
+        except FileNotFoundError as exc:
+            for piece in opened.values():
+                piece.close()
+            if _same_file(master.fd, path):
+                master.close()
+                raise CorruptStoreError(f"{path} is damaged: its piece {exc.filename} is missing; restore a backup "
+                                        f"or move the store aside and rebuild it with `onesheet featurize`",
+                                        f"missing piece {exc.filename}") from None
+            master.close()
+            continue
+        return master, manifest, opened
+    raise CorruptStoreError(f"{path} changed {RETRIES} times while being opened; try again")
+
+
+def _same_file(fd, path) -> bool:
+    try:
+        a, b = os.fstat(fd), os.stat(path)
+    except FileNotFoundError:
+        return False
+    return (a.st_ino, a.st_dev) == (b.st_ino, b.st_dev)
+
+
+def damaged(where, problem):
+    return CorruptStoreError(f"{where} is damaged: {problem}; run `onesheet store verify` on the store, then "
+                             f"restore a backup or rebuild it with `onesheet featurize`", f"{where}: {problem}")
+
+
+class TableView:
+    """The movie table and labels of one version."""
+
+    def __init__(self, piece: OpenPiece, ref, rows: int):
+        self.piece, self.ref, self.rows = piece, ref, rows
+
+    def _group(self, name):
+        path = self.ref.group.rstrip("/") + "/" + name
+        f = self.piece.h5()
+        if path not in f:
+            raise damaged(self.piece.path, f"its movie table lacks {name}")
+        return f[path]
+
+    def _cached(self, key, build):
+        key = ("table", key)
+        if key not in self.piece.cache:
+            self.piece.cache[key] = build()
+        return self.piece.cache[key]
+
+    def column(self, name):
+        ds = self._group(f"{schema.MOVIES}/{name}")
+        if ds.shape[0] != self.rows:
+            raise damaged(self.piece.path, f"movies/{name} has {ds.shape[0]} rows, the table {self.rows}")
+        return ds
+
+    def ids(self) -> list:
+        return self._cached("ids", lambda: _strings(self.column("id")))
+
+    def index(self) -> dict:
+        return self._cached("index", lambda: {m: i for i, m in enumerate(self.ids())})
+
+    def columns(self) -> dict:
+        def build():
+            out = {c: (self.ids() if c == "id" else _strings(self.column(c))) for c in schema.TEXT_COLUMNS}
+            for c in schema.INT_COLUMNS:
+                out[c] = self.column(c)[()].astype(int)
+            return out
+        return self._cached("columns", build)
+
+    def genres(self) -> list:
+        return [str(g) for g in self._group(schema.LABELS).attrs.get("genres", [])]
+
+    def labels(self) -> np.ndarray:
+        def build():
+            ds = self._group(schema.LABELS)
+            if ds.ndim != 2 or ds.shape != (self.rows, len(self.genres())):
+                raise damaged(self.piece.path, f"labels/multi_hot has shape {ds.shape}, expected "
+                                               f"({self.rows}, {len(self.genres())})")
+            return ds[()]
+        return self._cached("labels", build)
+
+    def reports(self) -> list:
+        path = self.ref.group.rstrip("/") + "/" + schema.INGEST_REPORTS
+        f = self.piece.h5()
+        return _strings(f[path]) if path in f else []
+
+    def hashes(self) -> SortedHashes:
+        def build():
+            g = self._group(schema.MOVIES)
+            if "id_hash" in g:
+                return SortedHashes(g["id_hash"][()], g["id_hash_order"][()])
+            h = hash_ids(self.ids())
+            return SortedHashes(h, hash_order(h))
+        return self._cached("hashes", build)
+
+    def find(self, ids, hashes=None) -> np.ndarray:
+        """Row of each id in the table (-1 when absent) without building a dict of all ids."""
+        return confirm(self.hashes(), self.column("id"), ids, hash_ids(ids) if hashes is None else hashes)
+
+
+def confirm(sorted_hashes, id_dataset, ids, hashes) -> np.ndarray:
+    """Rows whose id string equals each asked id (-1 when none): hash hits checked against strings."""
+    qpos, rows = sorted_hashes.candidates(hashes)
+    out = np.full(len(ids), -1, np.int64)
+    if len(rows):
+        unique = np.unique(rows)
+        names = dict(zip(unique.tolist(), id_dataset.asstr()[unique]))
+        for q, r in zip(qpos.tolist(), rows.tolist()):
+            if names[r] == ids[q]:
+                out[q] = r
+    return out
+
+
+class SegmentView:
+    """One segment of a feature: its ids, live rows and matrix (memory-mapped when dense)."""
+
+    def __init__(self, piece: OpenPiece, segment, kind, dim):
+        self.piece, self.segment, self.kind, self.dim = piece, segment, kind, dim
+        self.live_rows = segment.live_rows()
+        self._check()
+
+    def _ds(self, name):
+        return self.piece.h5()[self.segment.piece.group.rstrip("/") + "/" + name]
+
+    def _check(self):
+        f, rows = self.piece.h5(), self.segment.rows
+        where = self.piece.path if self.segment.piece.file else f"{self.piece.path}:{self.segment.piece.group}"
+        names = ("ids", "matrix") if self.kind == schema.DENSE else ("ids", "data", "indices", "indptr")
+        missing = [n for n in names if self.segment.piece.group.rstrip("/") + "/" + n not in f]
+        if missing:
+            raise damaged(where, f"it lacks {', '.join(missing)}")
+        if self._ds("ids").shape != (rows,):
+            raise damaged(where, f"ids has {self._ds('ids').shape[0]} rows, the manifest says {rows}")
+        if self.kind == schema.DENSE:
+            if self._ds("matrix").shape != (rows, self.dim):
+                raise damaged(where, f"matrix has shape {self._ds('matrix').shape}, expected ({rows}, {self.dim}) "
+                                     f"to match its ids")
+        else:
+            indptr, n = self._ds("indptr"), self._ds("indices").shape[0]
+            if indptr.shape != (rows + 1,):
+                raise damaged(where, f"CSR indptr has {indptr.shape[0]} entries, expected {rows + 1}")
+            if self._ds("data").shape[0] != n or int(indptr[-1]) != n or int(indptr[0]) != 0:
+                raise damaged(where, "CSR indptr, indices and data do not line up")
+
+    def _cached(self, key, build):
+        key = (self.segment.piece.group, key)
+        cache = self.piece.cache
+        if key not in cache:
+            cache[key] = build()
+        return cache[key]
+
+    def all_ids(self) -> list:
+        return self._cached("ids", lambda: _strings(self._ds("ids")))
+
+    def live_ids(self) -> list:
+        ids = self.all_ids()
+        return ids if self.live_rows is None else [ids[i] for i in self.live_rows]
+
+    def hashes(self) -> SortedHashes:
+        def build():
+            g = self.piece.h5()[self.segment.piece.group]
+            if "id_hash" in g:
+                return SortedHashes(g["id_hash"][()], g["id_hash_order"][()])
+            h = hash_ids(self.all_ids())
+            return SortedHashes(h, hash_order(h))
+        return self._cached("hashes", build)
+
+    def written_versions(self) -> np.ndarray:
+        g = self.piece.h5()[self.segment.piece.group]
+        return g["written_version"][()] if "written_version" in g else np.zeros(self.segment.rows, np.uint32)
+
+    def rows_of(self, local_live):
+        return local_live if self.live_rows is None else self.live_rows[local_live]
+
+    def dense(self):
+        def build():
+            ds = self._ds("matrix")
+            mapped = self.piece.array(ds)
+            return mapped if mapped is not None else ds
+        return self._cached("dense", build)
+
+    def take_dense(self, rows) -> np.ndarray:
+        m = self.dense()
+        if isinstance(m, np.ndarray):
+            return m[rows]
+        order = np.unique(rows)  # h5py wants sorted unique indices
+        block = m[order] if len(order) else np.empty((0, self.dim), np.float32)
+        return block[np.searchsorted(order, rows)]
+
+    def take_sparse(self, rows) -> sp.csr_matrix:
+        indptr = self._cached("indptr", lambda: self._ds("indptr")[()])
+        key = (self.segment.piece.group, "arrays")
+        if key not in self.piece.cache and len(rows) * 20 > self.segment.rows:
+            self.piece.cache[key] = (self._ds("indices")[()], self._ds("data")[()])
+        starts, stops = indptr[rows], indptr[rows + 1]
+        lengths = stops - starts
+        new_indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+        if key in self.piece.cache:
+            indices, data = self.piece.cache[key]
+            take = np.repeat(starts - new_indptr[:-1], lengths) + np.arange(new_indptr[-1])
+            new_indices, new_data = indices[take], data[take]
+        else:
+            ind, dat = self._ds("indices"), self._ds("data")
+            new_indices = np.concatenate([ind[a:b] for a, b in zip(starts, stops)] + [np.empty(0, np.int32)])
+            new_data = np.concatenate([dat[a:b] for a, b in zip(starts, stops)] + [np.empty(0, np.float32)])
+        return sp.csr_matrix((new_data, new_indices, new_indptr), shape=(len(rows), self.dim))
+
+
+class FeatureView:
+    """One feature of one version: live rows of all its segments, in segment order."""
+
+    def __init__(self, feature, pieces):
+        self.feature = feature
+        self.segments = [SegmentView(p, s, feature.kind, feature.dim) for p, s in zip(pieces, feature.segments)]
+        self.starts = np.concatenate([[0], np.cumsum([s.segment.live for s in self.segments])]).astype(np.int64)
+        self._ids = self._index = None
+
+    @property
+    def rows(self) -> int:
+        return int(self.starts[-1])
+
+    def provenance(self) -> dict:
+        try:
+            prov = json.loads(self.feature.provenance_json)
+        except ValueError:
+            prov = None
+        if not isinstance(prov, dict):
+            raise damaged(f"feature {self.feature.name!r}", "its provenance is not a JSON object")
+        return prov
+
+    def ids(self) -> list:
+        if self._ids is None:
+            self._ids = [m for s in self.segments for m in s.live_ids()]
+        return self._ids
+
+    def index(self) -> dict:
+        if self._index is None:  # built once per version; lookups of one id stay well under a millisecond
+            self._index = {m: i for i, m in enumerate(self.ids())}
+        return self._index
+
+    def positions(self, ids) -> np.ndarray:
+        index = self.index()
+        try:
+            return np.fromiter((index[i] for i in ids), dtype=np.int64, count=len(ids))
+        except KeyError:
+            raise unknown_ids(ids, index, f"feature {self.feature.name!r}") from None
+
+    def gather(self, positions):
+        positions = np.asarray(positions, dtype=np.int64)
+        dense = self.feature.kind == schema.DENSE
+        if len(self.segments) == 1:
+            seg = self.segments[0]
+            rows = seg.rows_of(positions)
+            return seg.take_dense(rows) if dense else seg.take_sparse(rows)
+        which = np.searchsorted(self.starts, positions, side="right") - 1
+        order = np.argsort(which, kind="stable")
+        bounds = np.searchsorted(which[order], np.arange(len(self.segments) + 1))
+        if dense:
+            out = np.empty((len(positions), self.feature.dim), np.float32)
+        parts = []
+        for k, seg in enumerate(self.segments):
+            sel = order[bounds[k]:bounds[k + 1]]
+            if not len(sel):
+                continue
+            rows = seg.rows_of(positions[sel] - self.starts[k])
+            if dense:
+                out[sel] = seg.take_dense(rows)
+            else:
+                parts.append(seg.take_sparse(rows))
+        if dense:
+            return out
+        if not parts:
+            return sp.csr_matrix((0, self.feature.dim), dtype=np.float32)
+        stacked = sp.vstack(parts, format="csr")
+        return stacked[np.argsort(order, kind="stable")]
+
+    def find(self, ids, hashes):
+        """For each asked id, (segment number, local row) of its live row, or (-1, -1)."""
+        seg_of = np.full(len(ids), -1, np.int64)
+        row_of = np.full(len(ids), -1, np.int64)
+        for k, seg in enumerate(self.segments):
+            rows = confirm(seg.hashes(), seg._ds("ids"), ids, hashes)
+            hit = rows >= 0
+            if len(seg.segment.deleted):
+                hit &= ~np.isin(rows, seg.segment.deleted)
+            seg_of[hit], row_of[hit] = k, rows[hit]
+        return seg_of, row_of
+
+
+def unknown_ids(ids, index, what):
+    missing = [i for i in dict.fromkeys(ids) if i not in index]
+    shown = ", ".join(missing[:10]) + (f" (+{len(missing) - 10} more)" if len(missing) > 10 else "")
+    return UnknownIdsError(f"{len(missing)} id(s) not in {what}: {shown}", missing)
