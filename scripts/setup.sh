@@ -20,5 +20,5 @@ if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
 fi
 # shellcheck disable=SC2086  # TORCH holds several requirements
 .venv/bin/python -m pip install --quiet --disable-pip-version-check $TORCH
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[$RUNTIME,export,serve,dev]"
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[$RUNTIME,export,serve,ann,dev]"
 echo "$want" > "$stamp"

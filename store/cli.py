@@ -6,7 +6,7 @@ import sys
 import click
 import numpy as np
 
-from .cliutil import echo_json, user_errors
+from .cliutil import echo_json, progress_bars, user_errors
 from .h5 import FeatureStore
 from .ingest import ingest
 from .report_text import format_info, format_validation
@@ -101,5 +101,35 @@ def verify_cmd(store_path):
     if problems:
         for p in problems:
             click.echo(f"problem: {p}", err=True)
-        raise click.ClickException(f"{len(problems)} problem(s) in {store_path}; rebuild it with onesheet featurize")
+        raise click.ClickException(f"{len(problems)} problem(s) in {store_path}; restore a backup, or move it aside "
+                                   f"and rebuild it with onesheet featurize")
     click.echo(f"ok: {n} movies, {feats} features, schema v{version}")
+
+
+@store_group.command("compact")
+@click.argument("store_path", type=click.Path(dir_okay=False))
+@click.option("--feature", default=None, help="Only this feature (default: all).")
+@click.option("--quiet", is_flag=True, help="No progress bars.")
+@user_errors()
+def compact_cmd(store_path, feature, quiet):
+    """Merge each feature's segments into one and drop superseded rows (readers keep reading)."""
+    with FeatureStore.open(store_path, "a") as store:
+        done = store.compact(feature, progress=None if quiet else progress_bars("rows"))
+        version = store.version
+    for name, (before, after) in done.items():
+        click.echo(f"{name}: {before} segment(s) -> {after}")
+    click.echo(f"version {version}")
+
+
+@store_group.command("migrate")
+@click.argument("store_path", type=click.Path(dir_okay=False))
+@user_errors()
+def migrate_cmd(store_path):
+    """Convert a store written by an older onesheet to the current schema, in place and atomically."""
+    from .migrate import migrate
+    result = migrate(store_path)
+    if result["migrated"]:
+        click.echo(f"migrated {result['path']} from schema v{result['from']} to v{result['to']}: "
+                   f"{result['movies']} movies, {len(result['features'])} features")
+    else:
+        click.echo(f"{result['path']} already has schema v{result['to']}; nothing to do")

@@ -80,12 +80,12 @@ def _blocks(view, chunk_rows):
         yield rows, [ids[r - lo] for r in rows], lo, hi
 
 
-def merge(writer, name, indices, progress=None) -> None:
-    """Replace the segments at ``indices`` by one segment holding their live rows, in order."""
-    store = writer.store
-    feat = store._manifest.features[name]
-    view = store._view(name)
-    sources = [view.segments[k] for k in indices]
+def copy_live_rows(txn, store, feat, sources, version, progress=None):
+    """Write one new segment holding the live rows of ``sources`` (segment views), in order.
+
+    Streams a bounded block at a time. Rows keep their id hashes and written versions;
+    rows from a v1 store, which has neither, get theirs computed and ``version``.
+    """
     total = sum(s.segment.live for s in sources)
     nnz = None
     if feat.kind == schema.SPARSE:
@@ -95,21 +95,30 @@ def merge(writer, name, indices, progress=None) -> None:
             rows = s.live_rows if s.live_rows is not None else np.arange(s.segment.rows)
             nnz += int((indptr[rows + 1] - indptr[rows]).sum())
     chunk_rows = max(1, CHUNK_BYTES // max(4 * feat.dim, 1)) if feat.kind == schema.DENSE else 65536
-    bar = progress(f"compact {name}", total) if progress else None
-    with SegmentBuilder(writer.txn, name, feat.kind, total, feat.dim, nnz) as out:
+    bar = progress(f"compact {feat.name}", total) if progress else None
+    with SegmentBuilder(txn, feat.name, feat.kind, total, feat.dim, nnz) as out:
         for s in sources:
             group = store._piece(s.segment.piece).h5()[s.segment.piece.group]
             for rows, ids, lo, hi in _blocks(s, chunk_rows):
                 hashes = group["id_hash"][lo:hi][rows - lo] if "id_hash" in group else hash_ids(ids)
                 versions = (group["written_version"][lo:hi][rows - lo] if "written_version" in group
-                            else np.full(len(rows), writer.next_version, np.uint32))
-                block = s.take_dense(rows) if feat.kind == schema.DENSE else s.take_sparse(rows)
-                out.put(ids, hashes, versions, block)
+                            else np.full(len(rows), version, np.uint32))
+                out.put(ids, hashes, versions, s.take_dense(rows) if feat.kind == schema.DENSE else s.take_sparse(rows))
                 if bar is not None:
                     bar.update(len(rows))
     if bar is not None:
         bar.close()
-    merged = Segment(writer.adopt(out.piece), total, np.empty(0, np.int64))
+    return out.piece, total
+
+
+def merge(writer, name, indices, progress=None) -> None:
+    """Replace the segments at ``indices`` by one segment holding their live rows, in order."""
+    store = writer.store
+    feat = store._manifest.features[name]
+    view = store._view(name)
+    ref, total = copy_live_rows(writer.txn, store, feat, [view.segments[k] for k in indices], writer.next_version,
+                                progress)
+    merged = Segment(writer.adopt(ref), total, np.empty(0, np.int64))
     drop = set(indices)
     kept = [seg for k, seg in enumerate(feat.segments) if k not in drop]
     kept.insert(min(indices), merged)

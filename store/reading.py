@@ -220,7 +220,7 @@ class SegmentView:
     def __init__(self, piece: OpenPiece, segment, kind, dim):
         self.piece, self.segment, self.kind, self.dim = piece, segment, kind, dim
         self.live_rows = segment.live_rows()
-        self._check()
+        self._cached(("checked", segment.rows, dim), self._check)
 
     def _ds(self, name):
         return self.piece.h5()[self.segment.piece.group.rstrip("/") + "/" + name]
@@ -284,6 +284,8 @@ class SegmentView:
 
     def take_dense(self, rows) -> np.ndarray:
         m = self.dense()
+        if len(rows) > 1 and rows[-1] - rows[0] == len(rows) - 1 and np.all(np.diff(rows) == 1):
+            return np.array(m[int(rows[0]):int(rows[-1]) + 1])   # a run: one copy, no fancy indexing
         if isinstance(m, np.ndarray):
             return m[rows]
         order = np.unique(rows)  # h5py wants sorted unique indices

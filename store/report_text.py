@@ -18,6 +18,7 @@ def format_info(info: dict) -> str:
     lines = [
         f"store     {info['path']}",
         f"schema    v{info['schema_version']} (written by onesheet {info['package_version']}, created {info['created_at']})",
+        f"version   {info['version']} (committed {info['committed_at'] or 'n/a'})",
         f"movies    {info['movies']} ({info['labelled_movies']} labelled)",
         "decades   " + ", ".join(f"{d}: {n}" for d, n in info["decades"].items()),
         "genres    " + ", ".join(f"{g} {n}" for g, n in sorted(info["genres"].items(), key=lambda kv: -kv[1])),
@@ -27,7 +28,8 @@ def format_info(info: dict) -> str:
         p = f["provenance"]
         lines.append(f"  {f['name']:<32} {f['kind']:<6} {f['shape'][0]} x {f['shape'][1]}  "
                      f"encoder={p.get('encoder')} sha256={str(p.get('sha256'))[:12]} "
-                     f"onesheet={p.get('package_version')} created={p.get('created_at')}")
+                     f"onesheet={p.get('package_version')} created={p.get('created_at')} "
+                     f"segments={f['segments']} superseded={f['superseded_rows']}")
         lines.append(f"  {'':<32} preprocessing: {p.get('preprocessing')}")
     if info.get("last_ingest"):
         li = info["last_ingest"]

@@ -37,7 +37,7 @@ def collect_garbage(folder, keep) -> list:
     return removed
 
 
-def _content_hash(artifacts: dict) -> str:
+def artifacts_hash(artifacts: dict) -> str:
     h = hashlib.sha256()
     for key in sorted(artifacts):
         value = np.asarray(artifacts[key])
@@ -218,7 +218,7 @@ class StoreWriter:
             self.touch(name)
 
     def _artifacts(self, feat, artifacts):
-        digest = _content_hash(artifacts)
+        digest = artifacts_hash(artifacts)
         if feat.artifacts is not None:
             f = self.store._piece(feat.artifacts).h5()
             if f.attrs.get("content_hash") == digest:
