@@ -92,10 +92,10 @@ class FeatureStore:
     def is_stale(self) -> bool:
         """True when another version was committed since this snapshot (one stat, no HDF5)."""
         try:
-            now, mine = os.stat(self.path), os.fstat(self._master.fd)
+            now = os.stat(self.path)
         except FileNotFoundError:
             return True
-        return (now.st_ino, now.st_dev) != (mine.st_ino, mine.st_dev)
+        return (now.st_ino, now.st_dev) != self._master.inode
 
     def refresh(self) -> bool:
         """Move to the newest committed version; returns whether the version changed."""

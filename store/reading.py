@@ -1,10 +1,9 @@
 """Reading one version of a store: pieces held open by file descriptor, and views over them.
 
-A snapshot opens the master and every piece it names *by file descriptor* as soon as it
-is loaded, so a writer that later replaces the master or deletes a piece (compaction,
-garbage collection) cannot change or take away what this reader sees: on POSIX an open
-file survives its unlink, and dense matrices are memory-mapped from that descriptor,
-never by path. A reader that loses the race (a piece deleted between reading the master
+A snapshot opens the master and every piece it names as soon as it is loaded, so a writer
+that later replaces the master or deletes a piece (compaction, garbage collection) cannot
+change or take away what this reader sees: on POSIX an open file survives its unlink, and
+dense matrices are memory-mapped from the open file's descriptor, never by path. A reader that loses the race (a piece deleted between reading the master
 and opening the piece) simply reads the newer master and tries again.
 """
 
@@ -21,7 +20,6 @@ from .errors import CorruptStoreError, NotAStoreError, UnknownIdsError
 from .idhash import SortedHashes, hash_ids, hash_order
 from .manifest import read_manifest
 
-_PROC_FD = os.path.isdir("/proc/self/fd")
 RETRIES = 20
 
 
@@ -30,62 +28,63 @@ def _strings(ds) -> list:
 
 
 class OpenPiece:
-    """One file held by descriptor; its HDF5 handle and memory maps are made from that descriptor."""
+    """One file held open from the moment its master is read: deleting its name cannot take it away.
 
-    def __init__(self, path: str):
+    HDF5 keeps its own descriptor of the file for as long as the handle is open, and the
+    dense matrices are memory-mapped from that descriptor, never by path.
+    """
+
+    def __init__(self, path: str, damaged_as=None):
         self.path = path
-        self.fd = os.open(path, os.O_RDONLY)   # FileNotFoundError: the caller retries or reports
-        self.size = os.fstat(self.fd).st_size
-        self.cache = {}         # derived from the piece's immutable content, so kept across versions
-        self._h5 = None
+        try:
+            self._h5 = h5py.File(path, "r")
+        except FileNotFoundError:
+            raise                   # collected by a writer after we read the master: the caller retries
+        except OSError as exc:
+            raise (damaged_as or damaged)(path, f"not a readable HDF5 file ({exc})") from None
+        self.fd = self._h5.id.get_vfd_handle()
+        stat = os.fstat(self.fd)
+        self.size, self.inode = stat.st_size, (stat.st_ino, stat.st_dev)
+        self.cache = {}             # derived from the piece's immutable content, so kept across versions
         self._map = None
 
     def h5(self):
-        if self._h5 is None:
-            try:
-                # /proc/self/fd/N reopens this very inode even after its name is gone
-                self._h5 = h5py.File(f"/proc/self/fd/{self.fd}" if _PROC_FD else self.path, "r")
-            except OSError as exc:
-                raise damaged(self.path, f"not a readable HDF5 file ({exc})") from None
         return self._h5
 
     def array(self, ds):
-        """A read-only ndarray over a contiguous, uncompressed dataset, mapped from the descriptor."""
+        """A read-only ndarray over a contiguous, uncompressed dataset, mapped from the open file."""
         offset = ds.id.get_offset()
         if ds.chunks is not None or ds.compression is not None or offset is None:
             return None
-        nbytes = int(np.prod(ds.shape)) * ds.dtype.itemsize
-        if offset + nbytes > self.size:
+        count = int(np.prod(ds.shape))
+        if offset + count * ds.dtype.itemsize > self.size:
             return None
         if self._map is None:
-            self._map = mmap.mmap(self.fd, 0, access=mmap.ACCESS_READ)
-        return np.frombuffer(self._map, dtype=ds.dtype, count=int(np.prod(ds.shape)), offset=offset).reshape(ds.shape)
+            self._map = mmap.mmap(self.fd, 0, access=mmap.ACCESS_READ)   # mmap keeps its own duplicate
+        return np.frombuffer(self._map, dtype=ds.dtype, count=count, offset=offset).reshape(ds.shape)
 
     def close(self):
         if self._h5 is not None:
             self._h5.close()
             self._h5 = None
-        self._map = None        # numpy views keep the mapping alive until they are dropped
-        if self.fd is not None:
-            os.close(self.fd)
-            self.fd = None
+        self._map = None            # numpy views keep the mapping alive until they are dropped
+        self.cache = {}
+
+
+def _not_a_store(path, problem):
+    return NotAStoreError(f"{path} is not a readable HDF5 feature store ({problem})")
 
 
 def open_master(path):
     """(OpenPiece of the master, Manifest) of the version at ``path`` right now."""
+    if os.path.isdir(path):
+        raise NotAStoreError(f"{path} is a folder, not a onesheet store")
     try:
-        master = OpenPiece(path)
+        master = OpenPiece(path, damaged_as=_not_a_store)
     except FileNotFoundError:
         raise NotAStoreError(f"{path} does not exist; create it with `onesheet ingest CATALOG.csv --store {path}`") from None
-    except IsADirectoryError:
-        raise NotAStoreError(f"{path} is a folder, not a onesheet store") from None
     try:
-        try:
-            f = h5py.File(f"/proc/self/fd/{master.fd}" if _PROC_FD else path, "r")
-        except OSError as exc:
-            raise NotAStoreError(f"{path} is not a readable HDF5 feature store ({exc.__class__.__name__}: {exc})") from None
-        with f:
-            manifest = read_manifest(f, path)
+        manifest = read_manifest(master.h5(), path)
     except BaseException:
         master.close()
         raise
@@ -107,7 +106,7 @@ def load_snapshot(path, folder, pool):
         except FileNotFoundError as exc:
             for piece in opened.values():
                 piece.close()
-            if _same_file(master.fd, path):
+            if _same_file(master, path):
                 master.close()
                 raise CorruptStoreError(f"{path} is damaged: its piece {exc.filename} is missing; restore a backup "
                                         f"or move the store aside and rebuild it with `onesheet featurize`",
@@ -118,12 +117,12 @@ def load_snapshot(path, folder, pool):
     raise CorruptStoreError(f"{path} changed {RETRIES} times while being opened; try again")
 
 
-def _same_file(fd, path) -> bool:
+def _same_file(piece, path) -> bool:
     try:
-        a, b = os.fstat(fd), os.stat(path)
+        now = os.stat(path)
     except FileNotFoundError:
         return False
-    return (a.st_ino, a.st_dev) == (b.st_ino, b.st_dev)
+    return (now.st_ino, now.st_dev) == piece.inode
 
 
 def damaged(where, problem):
