@@ -99,19 +99,19 @@ def load_snapshot(path, folder, pool):
     """
     for _ in range(RETRIES):
         master, manifest = open_master(path)
-        opened = {}
+        opened, name = {}, None
         try:
             for name in sorted(manifest.piece_files() - set(pool)):
                 opened[name] = OpenPiece(os.path.join(folder, name))
-        except FileNotFoundError as exc:
+        except FileNotFoundError:
             for piece in opened.values():
                 piece.close()
-            if _same_file(master, path):
-                master.close()
-                raise CorruptStoreError(f"{path} is damaged: its piece {exc.filename} is missing; restore a backup "
-                                        f"or move the store aside and rebuild it with `onesheet featurize`",
-                                        f"missing piece {exc.filename}") from None
+            same = _same_file(master, path)
             master.close()
+            if same:
+                raise CorruptStoreError(f"{path} is damaged: missing piece {name}; restore a backup or move the "
+                                        f"store aside and rebuild it with `onesheet featurize`",
+                                        f"missing piece {name}") from None
             continue
         return master, manifest, opened
     raise CorruptStoreError(f"{path} changed {RETRIES} times while being opened; try again")

@@ -77,9 +77,9 @@ class StoreWriter:
         from .verify import verify_store
         problems = verify_store(self.store, deep=False)
         if problems:
-            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+            more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
             raise CorruptStoreError(
-                f"refusing to write to {self.store.path}: {problems[0]}{more}; run `onesheet store verify "
+                f"refusing to write to {self.store.path}: {'; '.join(problems[:3])}{more}; run `onesheet store verify "
                 f"{self.store.path}`, then restore a backup or move it aside and rebuild it with `onesheet featurize`")
 
     def _create_empty(self):
