@@ -14,7 +14,7 @@ import numpy as np
 
 from . import atomic, schema
 from .errors import ReadOnlyError, UnknownFeatureError
-from .reading import FeatureView, TableView, load_snapshot, unknown_ids
+from .reading import FeatureView, OpenPiece, TableView, load_snapshot, unknown_ids
 
 FEATURE_NAME = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)+$")
 
@@ -75,6 +75,14 @@ class FeatureStore:
         self._pool.update(opened)
         for name in set(self._pool) - manifest.piece_files():
             self._pool.pop(name).close()
+        if self._master is not None:
+            self._master.close()
+        self._master, self._manifest = master, manifest
+        self._reset_views()
+
+    def _adopt_master(self, manifest):
+        """After this writer's own commit: hold the new master; the manifest is the one just written."""
+        master = OpenPiece(self.path)
         if self._master is not None:
             self._master.close()
         self._master, self._manifest = master, manifest

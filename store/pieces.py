@@ -6,8 +6,10 @@ rollback) deletes its own pieces; a writer killed outright leaves pieces no mast
 which the next writer deletes (``store.gc``).
 """
 
+import hashlib
 import os
 import secrets
+import threading
 import time
 
 import h5py
@@ -19,6 +21,25 @@ from .hashing import sha256_file
 from .idhash import hash_order, hash_ids
 from .manifest import STR, PieceRef, now
 from .version import PACKAGE_VERSION
+
+
+def _while_syncing(path, work):
+    """Run ``work`` while the file is fsynced in a thread (both release the GIL); fsync errors propagate."""
+    failure = []
+
+    def sync():
+        try:
+            atomic.fsync_path(path)
+        except OSError as exc:
+            failure.append(exc)
+    thread = threading.Thread(target=sync)
+    thread.start()
+    try:
+        return work()
+    finally:
+        thread.join()
+        if failure:
+            raise failure[0]
 
 
 def _strings(values):
@@ -39,8 +60,14 @@ class PieceWriter:
         return name, path
 
     def finish(self, name: str, path: str) -> PieceRef:
-        atomic.fsync_path(path)
-        return PieceRef(name, os.path.getsize(path), sha256_file(path))
+        digest = _while_syncing(path, lambda: sha256_file(path))
+        return PieceRef(name, os.path.getsize(path), digest)
+
+    def finish_image(self, name: str, path: str, image: bytes) -> PieceRef:
+        """Write a piece built in memory in one go: no small writes, no reading it back to hash it."""
+        with open(path, "wb") as f:
+            f.write(image)
+        return PieceRef(name, len(image), _while_syncing(path, lambda: hashlib.sha256(image).hexdigest()))
 
     def sync(self) -> None:
         """Make the new pieces' folder entries durable (before a master may name them)."""
@@ -57,12 +84,12 @@ class PieceWriter:
         self.written = []
 
     # -- the three kinds of piece ------------------------------------------------
-    def segment(self, feature, kind, ids, matrix, version) -> PieceRef:
+    def segment(self, feature, kind, ids, matrix, version, hashes=None) -> PieceRef:
         """One segment holding ``matrix`` (dense ndarray or CSR) for ``ids``, written by ``version``."""
         ids = list(ids)
         nnz = matrix.nnz if kind == schema.SPARSE else None
         with SegmentBuilder(self, feature, kind, len(ids), matrix.shape[1], nnz) as b:
-            b.put(ids, hash_ids(ids), np.full(len(ids), version, np.uint32), matrix)
+            b.put(ids, hash_ids(ids) if hashes is None else hashes, np.full(len(ids), version, np.uint32), matrix)
         return b.piece
 
     def table(self, columns, labels, genres, reports) -> PieceRef:
@@ -96,12 +123,21 @@ class PieceWriter:
 
 
 class SegmentBuilder:
-    """Fills one segment piece block by block (compaction streams through it with flat memory)."""
+    """Fills one segment piece block by block (compaction streams through it with flat memory).
+
+    Segments up to IN_MEMORY_BYTES (every ordinary commit) are built in memory and written
+    with one write; bigger ones (large merges) are built on disk.
+    """
+
+    IN_MEMORY_BYTES = 64 << 20
 
     def __init__(self, writer: PieceWriter, feature, kind, rows, dim, nnz=None):
         self.writer, self.kind, self.rows, self.dim = writer, kind, rows, dim
         self.name, self.path = writer.new_path("seg-")
-        self.f = h5py.File(self.path, "w")
+        size = rows * dim * 4 if kind == schema.DENSE else (nnz or 0) * 8 + rows * 8
+        self.in_memory = size + rows * 64 <= self.IN_MEMORY_BYTES
+        self.f = (h5py.File(self.name, "w", driver="core", backing_store=False, block_size=size + rows * 64 + (1 << 20))
+                  if self.in_memory else h5py.File(self.path, "w"))
         self.f.attrs.update(format=schema.SEGMENT_FORMAT, feature=feature, kind=kind, rows=rows, dim=dim,
                             created_at=now(), package_version=PACKAGE_VERSION)
         self.f.create_dataset("ids", shape=(rows,), dtype=STR)
@@ -139,12 +175,17 @@ class SegmentBuilder:
         self.at = b
 
     def __exit__(self, exc_type, *exc):
+        image = None
         try:
             if exc_type is None:
                 if self.at != self.rows:
                     raise AssertionError(f"segment builder got {self.at} of {self.rows} rows")
                 self.f.create_dataset("id_hash_order", data=hash_order(self.f["id_hash"][()]))
+                if self.in_memory:
+                    self.f.flush()
+                    image = self.f.id.get_file_image()
         finally:
             self.f.close()
         if exc_type is None:
-            self.piece = self.writer.finish(self.name, self.path)
+            self.piece = (self.writer.finish_image(self.name, self.path, image) if self.in_memory
+                          else self.writer.finish(self.name, self.path))

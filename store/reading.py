@@ -38,9 +38,9 @@ class OpenPiece:
         self.path = path
         try:
             self._h5 = h5py.File(path, "r")
-        except FileNotFoundError:
-            raise                   # collected by a writer after we read the master: the caller retries
         except OSError as exc:
+            if isinstance(exc, FileNotFoundError) or not os.path.exists(path):
+                raise FileNotFoundError(path) from None   # collected by a writer meanwhile: the caller retries
             raise (damaged_as or damaged)(path, f"not a readable HDF5 file ({exc})") from None
         self.fd = self._h5.id.get_vfd_handle()
         stat = os.fstat(self.fd)
@@ -206,7 +206,11 @@ def confirm(sorted_hashes, id_dataset, ids, hashes) -> np.ndarray:
     out = np.full(len(ids), -1, np.int64)
     if len(rows):
         unique = np.unique(rows)
-        names = dict(zip(unique.tolist(), id_dataset.asstr()[unique]))
+        lo, hi = int(unique[0]), int(unique[-1]) + 1
+        if hi - lo <= 4 * len(unique):    # a batch of neighbouring rows (the usual append): one slice
+            names = dict(zip(range(lo, hi), id_dataset.asstr()[lo:hi]))
+        else:
+            names = dict(zip(unique.tolist(), id_dataset.asstr()[unique]))
         for q, r in zip(qpos.tolist(), rows.tolist()):
             if names[r] == ids[q]:
                 out[q] = r

@@ -27,11 +27,14 @@ from .reading import OpenPiece
 from .version import PACKAGE_VERSION
 
 
-def collect_garbage(folder, keep) -> list:
-    """Delete the pieces no master names (old versions, pieces of killed writers)."""
+def collect_garbage(folder, keep, features=()) -> list:
+    """Delete the pieces no master names (old versions, pieces of killed writers), and the
+    similar-movie indexes of features that no longer exist."""
     removed = []
+    indexes = {"ann-" + f.replace("/", "@") + ".h5" for f in features}
     for name in os.listdir(folder) if os.path.isdir(folder) else []:
-        if name.startswith(schema.PIECE_PREFIXES) and name not in keep:
+        stale_index = name.startswith("ann-") and name not in indexes
+        if (name.startswith(schema.PIECE_PREFIXES) and name not in keep) or stale_index:
             atomic.remove_quietly(os.path.join(folder, name))
             removed.append(name)
     return removed
@@ -65,7 +68,7 @@ class StoreWriter:
                     f"{store.path} has store schema v{store.schema_version}, which this onesheet reads but no longer "
                     f"writes; run `onesheet store migrate {store.path}` to convert it (reading needs nothing)")
             self._refuse_damaged()
-            collect_garbage(store.folder, store._manifest.piece_files())
+            collect_garbage(store.folder, store._manifest.piece_files(), store._manifest.features)
         except BaseException:
             self.release()
             raise
@@ -156,9 +159,15 @@ class StoreWriter:
         except BaseException:
             atomic.remove_quietly(tmp)
             raise
+        written = {os.path.basename(p) for p in self.txn.written}
         self.txn.forget()        # committed: these pieces belong to the store now
-        store._load()
-        collect_garbage(store.folder, store._manifest.piece_files())
+        store._adopt_master(manifest)
+        gone = (self.saved.piece_files() | written) - manifest.piece_files()   # named by no master now
+        gone |= {"ann-" + f.replace("/", "@") + ".h5" for f in set(self.saved.features) - set(manifest.features)}
+        for name in gone:
+            if name in store._pool:
+                store._pool.pop(name).close()
+            atomic.remove_quietly(os.path.join(store.folder, name))
 
     def touch(self, name):
         self.changed.add(name)
@@ -213,7 +222,7 @@ class StoreWriter:
             feat.provenance_json, feat.updated_at = json.dumps(prov, sort_keys=True), now()
             if artifacts is not None:
                 feat.artifacts = self._artifacts(feat, artifacts)
-            ref = self.adopt(self.txn.segment(name, kind, ids, matrix, self.next_version))
+            ref = self.adopt(self.txn.segment(name, kind, ids, matrix, self.next_version, hashes))
             feat.segments.append(Segment(ref, len(ids), np.empty(0, np.int64)))
             self.touch(name)
 

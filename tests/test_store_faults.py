@@ -41,7 +41,7 @@ def test_disk_full_during_a_commit_keeps_the_old_version_and_leaves_nothing(tmp_
     with FeatureStore.open(path, "a") as s:
         version = s.version
         if where == "segment":
-            monkeypatch.setattr(store.pieces.PieceWriter, "finish", full)
+            monkeypatch.setattr(store.pieces, "_while_syncing", full)
         elif where == "master":
             monkeypatch.setattr(store.writing, "write_master", lambda tmp, *a: (open(tmp, "wb").write(b"x" * 100), full()))
         else:
