@@ -82,13 +82,14 @@ def child_build(a):
         for start in range(0, a.rows, BLOCK):
             count = min(BLOCK, a.rows - start)
             s.write_features(FEATURE, ids[start:start + count], vec.rows(start, count), PROV)
+    np.save(a.path + ".commit.npy", vec.rows(a.rows, COMMIT))   # so the commit's process does only the commit
     return {"source": vec.source}
 
 
 def child_commit(a):
     from store import FeatureStore
     ids = movie_ids(a.rows + COMMIT)[a.rows:]
-    rows = Vectors(a.real, a.dim).rows(a.rows, COMMIT)
+    rows = np.load(a.path + ".commit.npy")
     with FeatureStore.open(a.path, "a") as s:
         t0 = time.perf_counter()
         s.write_features(FEATURE, ids, rows, PROV)

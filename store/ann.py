@@ -45,8 +45,9 @@ def _faiss():
 
 
 def _unit(x):
+    """Rows scaled to unit length (einsum, not BLAS: no thread hand-offs for a few rows)."""
     x = np.ascontiguousarray(x, dtype=np.float32)
-    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+    return x / np.maximum(np.sqrt(np.einsum("ij,ij->i", x, x)), 1e-12)[:, None]
 
 
 def index_path(store, feature) -> str:
@@ -67,7 +68,18 @@ class SimilarIndex:
 
     def __init__(self, store, feature, index, version, garbage=0):
         self.store, self.feature, self.index, self.version, self.garbage = store, feature, index, version, garbage
+        self._split()
         self._map_hashes()
+
+    def _split(self):
+        """Queries apply the PCA with numpy and search the IVF directly: one vector through
+        faiss's multithreaded BLAS costs milliseconds of thread hand-offs on busy cores."""
+        faiss = _faiss()
+        pca = faiss.downcast_VectorTransform(self.index.chain.at(0))
+        self._pca_a = faiss.vector_to_array(pca.A).reshape(pca.d_out, pca.d_in).astype(np.float32)
+        self._pca_b = faiss.vector_to_array(pca.b).astype(np.float32)
+        self._ivf = faiss.extract_index_ivf(self.index)
+        self._ivf.nprobe = NPROBE
 
     # -- building, saving, loading ---------------------------------------------------
     @classmethod
@@ -147,6 +159,7 @@ class SimilarIndex:
         if self.garbage + added > REBUILD_GARBAGE * max(view.rows, 1) or self.index.ntotal - view.rows > REBUILD_GARBAGE * view.rows:
             rebuilt = SimilarIndex.build(store, self.feature)
             self.index, self.garbage = rebuilt.index, 0
+            self._split()
         else:
             for seg, rows, hashes in fresh:
                 if len(rows):
@@ -186,9 +199,7 @@ class SimilarIndex:
     def _search(self, vector, k, exclude=None):
         view = self.store._view(self.feature)
         q = _unit(vector[None, :])
-        faiss_ivf = _faiss().extract_index_ivf(self.index)
-        faiss_ivf.nprobe = NPROBE
-        _, labels = self.index.search(q, max(CANDIDATES, 4 * k))
+        _, labels = self._ivf.search(q @ self._pca_a.T + self._pca_b, max(CANDIDATES, 4 * k))
         labels = labels[0][labels[0] != -1].view(np.uint64)
         if not len(self._hashes):
             return []
@@ -198,7 +209,8 @@ class SimilarIndex:
             candidates = candidates[candidates != exclude]
         if not len(candidates):
             return []
-        sims = _unit(view.gather(candidates)) @ q[0]
+        rows = view.gather(candidates)
+        sims = (rows @ q[0]) / np.maximum(np.sqrt(np.einsum("ij,ij->i", rows, rows)), 1e-12)
         top = np.argsort(-sims, kind="stable")[:k]
         ids = view.ids()
         return [(ids[candidates[j]], float(sims[j])) for j in top]

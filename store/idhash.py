@@ -1,10 +1,11 @@
 """64-bit id hashes: how writers find ids among millions of rows without a dict of strings.
 
-Each table and segment piece stores the hash of every id (``id_hash``, row order) and its
-argsort (``id_hash_order``). A writer checks a batch of ids with a binary search in those
-arrays (8 + 4 bytes per row, numpy) and confirms every hit against the real id strings, so
-a hash collision can never mix two ids up; a Python dict of a million ids would cost
-100+ MB instead.
+Each table and segment piece stores the hash of every id (``id_hash``, row order), the
+hashes sorted (``id_hash_sorted``) and the rows in that order (``id_hash_order``). A
+writer checks a batch of ids with a binary search in the sorted hashes, memory-mapped from
+the piece (so only the pages the search touches are read), and confirms every hit
+against the real id strings, so a hash collision can never mix two ids up; a Python dict
+of a million ids would cost 100+ MB instead.
 """
 
 import numpy as np
@@ -48,12 +49,14 @@ def hash_order(hashes: np.ndarray) -> np.ndarray:
 class SortedHashes:
     """Binary search over one piece's id hashes; ``candidates`` lists (query, row) hash hits."""
 
-    def __init__(self, hashes: np.ndarray, order: np.ndarray):
-        self.order = np.asarray(order, dtype=np.int64)
-        self.sorted = np.asarray(hashes, dtype=np.uint64)[self.order]
+    def __init__(self, sorted_hashes: np.ndarray, order: np.ndarray):
+        self.sorted, self.order = sorted_hashes, order
 
-    def __len__(self):
-        return len(self.sorted)
+    @classmethod
+    def of(cls, hashes: np.ndarray):
+        """Built from hashes in row order (pieces of a v1 store, which stored none)."""
+        order = hash_order(hashes)
+        return cls(np.asarray(hashes, np.uint64)[order], order)
 
     def candidates(self, query: np.ndarray):
         """(query positions, rows) whose hashes are equal; confirm them against the strings."""
@@ -65,4 +68,4 @@ class SortedHashes:
             return qpos, qpos
         starts = np.repeat(left, counts)
         within = np.arange(len(qpos)) - np.repeat(np.cumsum(counts) - counts, counts)
-        return qpos, self.order[starts + within]
+        return qpos, np.asarray(self.order[starts + within], dtype=np.int64)

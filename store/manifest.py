@@ -6,7 +6,6 @@ master's virtual datasets or external links: those exist for plain h5py users on
 """
 
 import dataclasses
-import json
 import time
 
 import h5py

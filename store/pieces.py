@@ -42,6 +42,15 @@ def _while_syncing(path, work):
             raise failure[0]
 
 
+def _hash_index(group, hashes, write_hashes=True):
+    """id_hash (row order), id_hash_sorted and id_hash_order: what writers binary-search."""
+    if write_hashes:
+        group.create_dataset("id_hash", data=hashes)
+    order = hash_order(hashes)
+    group.create_dataset("id_hash_sorted", data=np.asarray(hashes, np.uint64)[order])
+    group.create_dataset("id_hash_order", data=order)
+
+
 def _strings(values):
     return np.array([str(v) for v in values], dtype=STR)
 
@@ -102,8 +111,7 @@ class PieceWriter:
                 g.create_dataset(c, data=_strings(columns[c]))
             for c in schema.INT_COLUMNS:
                 g.create_dataset(c, data=np.asarray(columns[c], dtype=np.int16))
-            g.create_dataset("id_hash", data=hashes)
-            g.create_dataset("id_hash_order", data=hash_order(hashes))
+            _hash_index(g, hashes)
             ds = f.create_dataset(schema.LABELS, data=np.asarray(labels, dtype=np.uint8))
             ds.attrs["genres"] = _strings(genres)
             f.create_dataset(schema.INGEST_REPORTS, data=_strings(reports))
@@ -180,7 +188,7 @@ class SegmentBuilder:
             if exc_type is None:
                 if self.at != self.rows:
                     raise AssertionError(f"segment builder got {self.at} of {self.rows} rows")
-                self.f.create_dataset("id_hash_order", data=hash_order(self.f["id_hash"][()]))
+                _hash_index(self.f, self.f["id_hash"][()], write_hashes=False)
                 if self.in_memory:
                     self.f.flush()
                     image = self.f.id.get_file_image()

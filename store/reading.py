@@ -17,7 +17,7 @@ import scipy.sparse as sp
 
 from . import schema
 from .errors import CorruptStoreError, NotAStoreError, UnknownIdsError
-from .idhash import SortedHashes, hash_ids, hash_order
+from .idhash import SortedHashes, hash_ids
 from .manifest import read_manifest
 
 RETRIES = 20
@@ -172,14 +172,16 @@ class TableView:
     def genres(self) -> list:
         return [str(g) for g in self._group(schema.LABELS).attrs.get("genres", [])]
 
+    def labels_dataset(self):
+        """The labels dataset, its shape checked against the table (nothing read)."""
+        ds = self._group(schema.LABELS)
+        if ds.ndim != 2 or ds.shape != (self.rows, len(self.genres())):
+            raise damaged(self.piece.path, f"labels/multi_hot has shape {ds.shape}, expected "
+                                           f"({self.rows}, {len(self.genres())})")
+        return ds
+
     def labels(self) -> np.ndarray:
-        def build():
-            ds = self._group(schema.LABELS)
-            if ds.ndim != 2 or ds.shape != (self.rows, len(self.genres())):
-                raise damaged(self.piece.path, f"labels/multi_hot has shape {ds.shape}, expected "
-                                               f"({self.rows}, {len(self.genres())})")
-            return ds[()]
-        return self._cached("labels", build)
+        return self._cached("labels", lambda: self.labels_dataset()[()])
 
     def reports(self) -> list:
         path = self.ref.group.rstrip("/") + "/" + schema.INGEST_REPORTS
@@ -188,16 +190,22 @@ class TableView:
 
     def hashes(self) -> SortedHashes:
         def build():
-            g = self._group(schema.MOVIES)
-            if "id_hash" in g:
-                return SortedHashes(g["id_hash"][()], g["id_hash_order"][()])
-            h = hash_ids(self.ids())
-            return SortedHashes(h, hash_order(h))
+            return _sorted_hashes(self.piece, self._group(schema.MOVIES), self.ids)
         return self._cached("hashes", build)
 
     def find(self, ids, hashes=None) -> np.ndarray:
         """Row of each id in the table (-1 when absent) without building a dict of all ids."""
         return confirm(self.hashes(), self.column("id"), ids, hash_ids(ids) if hashes is None else hashes)
+
+
+def _sorted_hashes(piece, group, all_ids) -> SortedHashes:
+    """The piece's sorted id hashes, memory-mapped (a search reads only the pages it touches)."""
+    if "id_hash_sorted" in group:
+        def mapped(ds):
+            array = piece.array(ds)
+            return ds[()] if array is None else array
+        return SortedHashes(mapped(group["id_hash_sorted"]), mapped(group["id_hash_order"]))
+    return SortedHashes.of(hash_ids(all_ids()))         # a v1 store: computed once
 
 
 def confirm(sorted_hashes, id_dataset, ids, hashes) -> np.ndarray:
@@ -264,11 +272,7 @@ class SegmentView:
 
     def hashes(self) -> SortedHashes:
         def build():
-            g = self.piece.h5()[self.segment.piece.group]
-            if "id_hash" in g:
-                return SortedHashes(g["id_hash"][()], g["id_hash_order"][()])
-            h = hash_ids(self.all_ids())
-            return SortedHashes(h, hash_order(h))
+            return _sorted_hashes(self.piece, self.piece.h5()[self.segment.piece.group], self.all_ids)
         return self._cached("hashes", build)
 
     def written_versions(self) -> np.ndarray:
@@ -360,16 +364,22 @@ class FeatureView:
             seg = self.segments[0]
             rows = seg.rows_of(positions)
             return seg.take_dense(rows) if dense else seg.take_sparse(rows)
+        if not len(positions):
+            return (np.empty((0, self.feature.dim), np.float32) if dense
+                    else sp.csr_matrix((0, self.feature.dim), dtype=np.float32))
         which = np.searchsorted(self.starts, positions, side="right") - 1
+        touched = np.unique(which)
+        if len(touched) == 1:                       # e.g. one id: no scatter needed
+            k = int(touched[0])
+            rows = self.segments[k].rows_of(positions - self.starts[k])
+            return self.segments[k].take_dense(rows) if dense else self.segments[k].take_sparse(rows)
         order = np.argsort(which, kind="stable")
         bounds = np.searchsorted(which[order], np.arange(len(self.segments) + 1))
-        if dense:
-            out = np.empty((len(positions), self.feature.dim), np.float32)
+        out = np.empty((len(positions), self.feature.dim), np.float32) if dense else None
         parts = []
-        for k, seg in enumerate(self.segments):
+        for k in touched.tolist():
             sel = order[bounds[k]:bounds[k + 1]]
-            if not len(sel):
-                continue
+            seg = self.segments[k]
             rows = seg.rows_of(positions[sel] - self.starts[k])
             if dense:
                 out[sel] = seg.take_dense(rows)
@@ -377,10 +387,7 @@ class FeatureView:
                 parts.append(seg.take_sparse(rows))
         if dense:
             return out
-        if not parts:
-            return sp.csr_matrix((0, self.feature.dim), dtype=np.float32)
-        stacked = sp.vstack(parts, format="csr")
-        return stacked[np.argsort(order, kind="stable")]
+        return sp.vstack(parts, format="csr")[np.argsort(order, kind="stable")]
 
     def find(self, ids, hashes):
         """For each asked id, (segment number, local row) of its live row, or (-1, -1)."""

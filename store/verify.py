@@ -74,11 +74,12 @@ def _check_table(store, deep):
     try:
         for column in schema.MOVIE_COLUMNS:
             table.column(column)
-        labels = table.labels()
+        table.labels_dataset()
     except StoreError as exc:
         return [_problem(exc)]
     out = []
     if deep:
+        labels = table.labels()
         if len(labels) and labels.max(initial=0) > 1:
             out.append("labels hold values other than 0 and 1")
         h = table.hashes()

@@ -36,3 +36,26 @@ def test_every_option_the_readme_gives_featurize_and_fit_exists():
         for line in usage:
             for option in re.findall(r"(--[a-z][a-z-]+)", line):
                 assert option in help_text, (command, option)
+
+
+def test_the_plain_h5py_snippet_reads_a_store(tmp_path, monkeypatch, capsys):
+    import numpy as np
+
+    from store import FeatureStore
+    section = README[README.index("## The feature store"):README.index("### Python API")]
+    snippet = re.search(r"```python\n(import h5py.*?)```", section, re.S).group(1)
+    ids = [f"m{i}" for i in range(5)]
+    (tmp_path / "out").mkdir()
+    with FeatureStore.open(tmp_path / "out" / "store.h5", "a") as s:
+        s.replace_movies({"id": ids, "title": [f"Title {m}" for m in ids], "overview": [""] * 5, "poster": [""] * 5,
+                          "poster_sha256": [""] * 5, "year": [1990] * 5, "decade": [1990] * 5},
+                         np.zeros((5, 1), np.uint8), ["Drama"])
+        prov = {"encoder": "e", "sha256": "0", "preprocessing": "p"}
+        s.write_features("poster/efficientnet-lite0", ids, np.ones((5, 1280)), prov)
+        s.write_features("poster/efficientnet-lite0", ["m0"], np.full((1, 1280), 2.0), prov)   # supersedes m0
+    monkeypatch.chdir(tmp_path)
+    scope = {}
+    exec(compile(snippet, "README.md", "exec"), scope)
+    assert sorted(scope["ids"]) == ids and scope["X"].shape == (5, 1280)
+    assert scope["X"][list(scope["ids"]).index("m0"), 0] == 2.0
+    assert capsys.readouterr().out.strip().startswith("(5, 1280) m1 Title m1")

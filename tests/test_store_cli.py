@@ -86,3 +86,27 @@ def test_verify_ok_and_broken(tmp_path):
         f["features/poster/p/matrix"][0, 0] = np.inf
     r = run("store", "verify", path)
     assert r.exit_code == 1 and "NaN or infinite" in r.output
+
+
+def test_compact_and_migrate_commands(tmp_path):
+    from tests.v1_store import write_v1_store
+    path = tmp_path / "s.h5"
+    make_store(path)
+    with FeatureStore.open(path, "a") as s:
+        for k in range(3):
+            s.write_features("poster/p", [f"m{k}"], np.ones((1, 2)), PROV)
+    r = run("store", "compact", path, "--quiet")
+    assert r.exit_code == 0 and "poster/p: 3 segment(s) -> 1" in r.output, r.output
+    old = tmp_path / "old.h5"
+    data = write_v1_store(old)
+    r = run("ingest", tmp_path / "missing.csv", "--store", old)
+    assert r.exit_code == 1
+    with FeatureStore.open(old) as s:
+        assert s.schema_version == 1
+    r = run("store", "compact", old)
+    assert r.exit_code == 1 and f"onesheet store migrate {old}" in r.output and "Traceback" not in r.output
+    r = run("store", "migrate", old)
+    assert r.exit_code == 0 and "from schema v1 to v2: 40 movies, 2 features" in r.output, r.output
+    assert "nothing to do" in run("store", "migrate", old).output
+    r = run("store", "verify", old)
+    assert r.exit_code == 0 and r.output.startswith(f"ok: {len(data['ids'])} movies, 2 features, schema v2")
