@@ -7,8 +7,8 @@ For each size it builds a store of that many rows of a 1,280-d float32 feature t
 public API (blocks of 32,768 rows), then measures, each in a fresh subprocess: one commit
 of 1,024 new rows (seconds and peak RSS); lookups of 1 / 100 / 1,000 / 10,000 random ids
 against a numpy memmap of the same matrix (medians, same process); similar-poster queries
-(p50 / p99 and recall@10 against exact search). At the smallest size it also appends
-``--append`` rows in 1,024-row commits. Stores are deleted afterwards. ``--code`` runs the
+(p50 / p99 and recall@10 against exact search), each at ``rows + 1,024`` rows. Last, at
+the smallest size, it appends ``--append`` rows in 1,024-row commits. Stores are deleted afterwards. ``--code`` runs the
 same measurements against another checkout (e.g. the v1 code, for the "before" figures).
 
 Vectors: when the real store (``--real``, default the baseline's) is present, rows are
@@ -249,14 +249,14 @@ def main():
             print(f"{n:>9,} rows: built in {r['build_s']:.0f} s; one {COMMIT:,}-row commit "
                   f"{r['commit']['seconds']:.3f} s, peak RSS {r['commit']['peak_rss_mb']:.0f} MB", flush=True)
             if not a.commit_only:
-                if append:
-                    r["append"] = run_child("append", a, path, n, append=append)
-                    print(f"   append {append:,} rows in {COMMIT:,}-row commits: {r['append']['rows_per_s']:,.0f} rows/s "
-                          f"({r['append']['segments']} segments after)", flush=True)
                 run_child("npy", a, path, n)
                 r["lookup"] = run_child("lookup", a, path, n)
                 r["similar"] = run_child("similar", a, path, n)
                 print(f"   lookups {r['lookup']}; similar {r['similar']}", flush=True)
+                if append:
+                    r["append"] = run_child("append", a, path, n, append=append)
+                    print(f"   append {append:,} rows in {COMMIT:,}-row commits: {r['append']['rows_per_s']:,.0f} rows/s "
+                          f"({r['append']['segments']} segments after)", flush=True)
             results[n] = r
             shutil.rmtree(work)
             os.makedirs(work)

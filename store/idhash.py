@@ -46,26 +46,53 @@ def hash_order(hashes: np.ndarray) -> np.ndarray:
     return np.argsort(hashes, kind="stable").astype(np.uint32)
 
 
-class SortedHashes:
-    """Binary search over one piece's id hashes; ``candidates`` lists (query, row) hash hits."""
+BLOCK = 512          # hashes per fence (4 KB)
 
-    def __init__(self, sorted_hashes: np.ndarray, order: np.ndarray):
-        self.sorted, self.order = sorted_hashes, order
+
+class SortedHashes:
+    """Binary search over one piece's sorted id hashes; ``candidates`` lists (query, row) hits.
+
+    Only a fence array (every BLOCK-th hash) lives in memory; a search reads the few 4 KB
+    blocks its queries fall in through ``read(start, stop)`` (``os.pread`` for pieces on
+    disk), so its memory does not grow with the piece, not even by mapped pages.
+    """
+
+    def __init__(self, read, count: int, fences: np.ndarray, order):
+        self.read, self.count, self.fences, self.order = read, count, np.asarray(fences, np.uint64), order
 
     @classmethod
     def of(cls, hashes: np.ndarray):
-        """Built from hashes in row order (pieces of a v1 store, which stored none)."""
+        """Built in memory from hashes in row order (pieces of a v1 store, which stored none)."""
         order = hash_order(hashes)
-        return cls(np.asarray(hashes, np.uint64)[order], order)
+        ordered = np.asarray(hashes, np.uint64)[order]
+        return cls(lambda a, b: ordered[a:b], len(ordered), ordered[::BLOCK], order)
+
+    def sorted_all(self) -> np.ndarray:
+        return self.read(0, self.count)
 
     def candidates(self, query: np.ndarray):
         """(query positions, rows) whose hashes are equal; confirm them against the strings."""
-        left = np.searchsorted(self.sorted, query, side="left")
-        right = np.searchsorted(self.sorted, query, side="right")
+        query = np.asarray(query, np.uint64)
+        empty = np.empty(0, np.int64)
+        if not self.count or not len(query):
+            return empty, empty
+        lo = np.maximum(np.searchsorted(self.fences, query, side="left") - 1, 0)
+        hi = np.maximum(np.searchsorted(self.fences, query, side="right") - 1, 0)
+        blocks = np.unique(np.concatenate([np.arange(a, b + 1) for a, b in zip(lo, hi)]) if np.any(hi > lo)
+                           else lo)
+        # the chosen blocks, concatenated in order, are themselves sorted: search them at once
+        runs = np.split(blocks, np.flatnonzero(np.diff(blocks) != 1) + 1)
+        parts = [self.read(int(r[0]) * BLOCK, min(self.count, (int(r[-1]) + 1) * BLOCK)) for r in runs]
+        chosen = np.concatenate(parts)
+        part_at = np.cumsum([0] + [len(p) for p in parts])          # where each part starts in `chosen`
+        part_global = np.array([int(r[0]) * BLOCK for r in runs])  # ... and in the whole sorted array
+        left = np.searchsorted(chosen, query, side="left")
+        right = np.searchsorted(chosen, query, side="right")
         counts = right - left
         qpos = np.repeat(np.arange(len(query)), counts)
         if not len(qpos):
-            return qpos, qpos
-        starts = np.repeat(left, counts)
+            return empty, empty
         within = np.arange(len(qpos)) - np.repeat(np.cumsum(counts) - counts, counts)
-        return qpos, np.asarray(self.order[starts + within], dtype=np.int64)
+        local = np.repeat(left, counts) + within
+        part = np.searchsorted(part_at, local, side="right") - 1
+        return qpos, np.asarray(self.order[part_global[part] + local - part_at[part]], dtype=np.int64)

@@ -18,7 +18,7 @@ import scipy.sparse as sp
 
 from . import atomic, schema
 from .hashing import sha256_file
-from .idhash import hash_order, hash_ids
+from .idhash import BLOCK, hash_ids, hash_order
 from .manifest import STR, PieceRef, now
 from .version import PACKAGE_VERSION
 
@@ -43,12 +43,14 @@ def _while_syncing(path, work):
 
 
 def _hash_index(group, hashes, write_hashes=True):
-    """id_hash (row order), id_hash_sorted and id_hash_order: what writers binary-search."""
+    """id_hash (row order), id_hash_sorted, id_hash_order and id_hash_fences: what writers search."""
     if write_hashes:
         group.create_dataset("id_hash", data=hashes)
     order = hash_order(hashes)
-    group.create_dataset("id_hash_sorted", data=np.asarray(hashes, np.uint64)[order])
+    ordered = np.asarray(hashes, np.uint64)[order]
+    group.create_dataset("id_hash_sorted", data=ordered)
     group.create_dataset("id_hash_order", data=order)
+    group.create_dataset("id_hash_fences", data=ordered[::BLOCK])
 
 
 def _strings(values):

@@ -199,12 +199,17 @@ class TableView:
 
 
 def _sorted_hashes(piece, group, all_ids) -> SortedHashes:
-    """The piece's sorted id hashes, memory-mapped (a search reads only the pages it touches)."""
-    if "id_hash_sorted" in group:
-        def mapped(ds):
-            array = piece.array(ds)
-            return ds[()] if array is None else array
-        return SortedHashes(mapped(group["id_hash_sorted"]), mapped(group["id_hash_order"]))
+    """The piece's sorted id hashes, read block by block from the open file (see SortedHashes)."""
+    if "id_hash_fences" in group:
+        ds = group["id_hash_sorted"]
+        offset, fd = ds.id.get_offset(), piece.fd
+
+        def read(start, stop):
+            raw = os.pread(fd, (stop - start) * 8, offset + start * 8) if stop > start else b""
+            return np.frombuffer(raw, dtype="<u8").astype(np.uint64)
+        order = group["id_hash_order"]
+        mapped = piece.array(order)
+        return SortedHashes(read, ds.shape[0], group["id_hash_fences"][()], order[()] if mapped is None else mapped)
     return SortedHashes.of(hash_ids(all_ids()))         # a v1 store: computed once
 
 

@@ -27,12 +27,14 @@ beside it, each written once, fsynced, and deleted only when no master reference
       /movies/id_hash               uint64 (n) 64-bit hash of each id (see store.idhash)
       /movies/id_hash_sorted        uint64 (n) the same, sorted
       /movies/id_hash_order         uint32 (n) the row of each sorted hash
+      /movies/id_hash_fences        uint64 every 512th sorted hash (what a search keeps in memory)
       /labels/multi_hot             uint8 (n, genres), attr genres
       /reports/ingest               str, one JSON validation summary per ingest
     STORE.h5.d/seg-<token>.h5      one segment: rows of one feature written by one commit
                                    (or merged by compaction)
       attrs: format, feature, kind, rows, dim, created_at, package_version
-      /ids, /id_hash, /id_hash_sorted, /id_hash_order, /written_version (uint32: commit that wrote each row)
+      /ids, /id_hash, /id_hash_sorted, /id_hash_order, /id_hash_fences, /written_version
+                                   (uint32: the commit that wrote each row)
       dense: /matrix float32 (rows, dim), contiguous, uncompressed (memory-mapped)
       sparse: /data float32, /indices int32, /indptr int64; attr shape
     STORE.h5.d/art-<token>.h5      /artifacts/*: what rebuilds an encoder (vocabulary, idf)

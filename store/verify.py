@@ -84,7 +84,7 @@ def _check_table(store, deep):
             out.append("labels hold values other than 0 and 1")
         h = table.hashes()
         column = table.column("id")
-        if _duplicates(h.sorted, lambda pos: column.asstr()[int(h.order[pos])]):
+        if _duplicates(h.sorted_all(), lambda pos: column.asstr()[int(h.order[pos])]):
             out.append("movies/id holds duplicate ids")
     return out
 

@@ -195,3 +195,17 @@ def test_symlinked_store_locks_and_replaces_its_target(tmp_path):
     assert link.is_symlink() and os.path.exists(str(real) + ".lock") and not os.path.exists(str(link) + ".lock")
     with FeatureStore.open(link) as s, FeatureStore.open(real) as t:
         assert s.version == t.version and s.feature_ids("poster/p") == ["m1"]
+
+
+@pytest.mark.parametrize("n", [0, 1, 511, 512, 513, 5000])
+def test_sorted_hash_search_finds_every_equal_hash_across_blocks(n):
+    from store.idhash import SortedHashes, hash_ids
+    rng = np.random.default_rng(n)
+    hashes = rng.integers(0, 40 if n > 1000 else 2 ** 63, n).astype(np.uint64)   # long runs of equal hashes
+    index = SortedHashes.of(hashes)
+    query = np.concatenate([hashes[rng.integers(0, max(n, 1), 100)] if n else np.empty(0, np.uint64),
+                            rng.integers(0, 2 ** 63, 20).astype(np.uint64)])
+    qpos, rows = index.candidates(query)
+    expected = sorted((i, j) for i, h in enumerate(query.tolist()) for j in np.flatnonzero(hashes == h).tolist())
+    assert sorted(zip(qpos.tolist(), rows.tolist())) == expected
+    assert len(set(hash_ids([f"tt{i:07d}" for i in range(100_000)]).tolist())) == 100_000
