@@ -70,14 +70,15 @@ class FeatureStore:
         self._views = {}
 
     def _load(self):
-        """Read the current master and open what it names; pieces no longer named are closed."""
+        """Read the current master and open what it names.
+
+        The new state replaces the old one by plain assignments, and pieces no longer named
+        are dropped rather than closed: a lookup running in another thread on the old
+        version keeps its pieces alive and finishes on them (they close when released).
+        """
         master, manifest, opened = load_snapshot(self.path, self.folder, self._pool)
-        self._pool.update(opened)
-        for name in set(self._pool) - manifest.piece_files():
-            self._pool.pop(name).close()
-        if self._master is not None:
-            self._master.close()
-        self._master, self._manifest = master, manifest
+        pool = {name: piece for name, piece in {**self._pool, **opened}.items() if name in manifest.piece_files()}
+        self._pool, self._master, self._manifest = pool, master, manifest
         self._reset_views()
 
     def _adopt_master(self, manifest):
