@@ -65,8 +65,8 @@ class Vectors:
         return (x + rng.standard_normal((count, self.dim), dtype=np.float32) * self.noise).astype(np.float32)
 
 
-def movie_ids(n):
-    return [f"tt{i:08d}" for i in range(n)]
+def movie_ids(stop, start=0):
+    return [f"tt{i:08d}" for i in range(start, stop)]
 
 
 # -- children (run in fresh processes, with the code under test on sys.path) -----------------
@@ -88,7 +88,7 @@ def child_build(a):
 
 def child_commit(a):
     from store import FeatureStore
-    ids = movie_ids(a.rows + COMMIT)[a.rows:]
+    ids = movie_ids(a.rows + COMMIT, a.rows)       # only these: a list of all ids would weigh on the RSS
     rows = np.load(a.path + ".commit.npy")
     with FeatureStore.open(a.path, "a") as s:
         t0 = time.perf_counter()

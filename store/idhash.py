@@ -47,6 +47,7 @@ def hash_order(hashes: np.ndarray) -> np.ndarray:
 
 
 BLOCK = 512          # hashes per fence (4 KB)
+WINDOW = 256         # blocks per read (1 MB)
 
 
 class SortedHashes:
@@ -71,28 +72,35 @@ class SortedHashes:
         return self.read(0, self.count)
 
     def candidates(self, query: np.ndarray):
-        """(query positions, rows) whose hashes are equal; confirm them against the strings."""
+        """(query positions, rows) whose hashes are equal; confirm them against the strings.
+
+        Queries are taken in order of the block they fall in; each read covers the blocks
+        of a run of queries, at most WINDOW blocks (1 MB) unless one hash repeats more.
+        """
         query = np.asarray(query, np.uint64)
         empty = np.empty(0, np.int64)
         if not self.count or not len(query):
             return empty, empty
         lo = np.maximum(np.searchsorted(self.fences, query, side="left") - 1, 0)
         hi = np.maximum(np.searchsorted(self.fences, query, side="right") - 1, 0)
-        blocks = np.unique(np.concatenate([np.arange(a, b + 1) for a, b in zip(lo, hi)]) if np.any(hi > lo)
-                           else lo)
-        # the chosen blocks, concatenated in order, are themselves sorted: search them at once
-        runs = np.split(blocks, np.flatnonzero(np.diff(blocks) != 1) + 1)
-        parts = [self.read(int(r[0]) * BLOCK, min(self.count, (int(r[-1]) + 1) * BLOCK)) for r in runs]
-        chosen = np.concatenate(parts)
-        part_at = np.cumsum([0] + [len(p) for p in parts])          # where each part starts in `chosen`
-        part_global = np.array([int(r[0]) * BLOCK for r in runs])  # ... and in the whole sorted array
-        left = np.searchsorted(chosen, query, side="left")
-        right = np.searchsorted(chosen, query, side="right")
-        counts = right - left
-        qpos = np.repeat(np.arange(len(query)), counts)
-        if not len(qpos):
+        by_block = np.argsort(lo, kind="stable")
+        lo_sorted = lo[by_block]
+        found_q, found_pos = [], []
+        i = 0
+        while i < len(by_block):
+            first = int(lo_sorted[i])
+            j = max(i + 1, int(np.searchsorted(lo_sorted, first + WINDOW, side="left")))
+            sel = by_block[i:j]
+            start = first * BLOCK
+            chunk = self.read(start, min(self.count, (int(hi[sel].max()) + 1) * BLOCK))
+            left = np.searchsorted(chunk, query[sel], side="left")
+            counts = np.searchsorted(chunk, query[sel], side="right") - left
+            if counts.any():
+                within = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+                found_q.append(np.repeat(sel, counts))
+                found_pos.append(start + np.repeat(left, counts) + within)
+            i = j
+        if not found_q:
             return empty, empty
-        within = np.arange(len(qpos)) - np.repeat(np.cumsum(counts) - counts, counts)
-        local = np.repeat(left, counts) + within
-        part = np.searchsorted(part_at, local, side="right") - 1
-        return qpos, np.asarray(self.order[part_global[part] + local - part_at[part]], dtype=np.int64)
+        positions = np.concatenate(found_pos)
+        return np.concatenate(found_q).astype(np.int64), np.asarray(self.order[positions], dtype=np.int64)

@@ -195,7 +195,7 @@ class TableView:
 
     def find(self, ids, hashes=None) -> np.ndarray:
         """Row of each id in the table (-1 when absent) without building a dict of all ids."""
-        return confirm(self.hashes(), self.column("id"), ids, hash_ids(ids) if hashes is None else hashes)
+        return confirm(self.hashes(), lambda: self.column("id"), ids, hash_ids(ids) if hashes is None else hashes)
 
 
 def _sorted_hashes(piece, group, all_ids) -> SortedHashes:
@@ -206,7 +206,7 @@ def _sorted_hashes(piece, group, all_ids) -> SortedHashes:
 
         def read(start, stop):
             raw = os.pread(fd, (stop - start) * 8, offset + start * 8) if stop > start else b""
-            return np.frombuffer(raw, dtype="<u8").astype(np.uint64)
+            return np.frombuffer(raw, dtype=np.uint64)     # stored little-endian, like the machines we run on
         order = group["id_hash_order"]
         mapped = piece.array(order)
         return SortedHashes(read, ds.shape[0], group["id_hash_fences"][()], order[()] if mapped is None else mapped)
@@ -214,10 +214,14 @@ def _sorted_hashes(piece, group, all_ids) -> SortedHashes:
 
 
 def confirm(sorted_hashes, id_dataset, ids, hashes) -> np.ndarray:
-    """Rows whose id string equals each asked id (-1 when none): hash hits checked against strings."""
+    """Rows whose id string equals each asked id (-1 when none): hash hits checked against strings.
+
+    ``id_dataset()`` gives the piece's id strings; it is only opened when a hash matched.
+    """
     qpos, rows = sorted_hashes.candidates(hashes)
     out = np.full(len(ids), -1, np.int64)
     if len(rows):
+        id_dataset = id_dataset()
         unique = np.unique(rows)
         lo, hi = int(unique[0]), int(unique[-1]) + 1
         if hi - lo <= 4 * len(unique):    # a batch of neighbouring rows (the usual append): one slice
@@ -399,7 +403,7 @@ class FeatureView:
         seg_of = np.full(len(ids), -1, np.int64)
         row_of = np.full(len(ids), -1, np.int64)
         for k, seg in enumerate(self.segments):
-            rows = confirm(seg.hashes(), seg._ds("ids"), ids, hashes)
+            rows = confirm(seg.hashes(), lambda: seg._ds("ids"), ids, hashes)
             hit = rows >= 0
             if len(seg.segment.deleted):
                 hit &= ~np.isin(rows, seg.segment.deleted)
