@@ -10,7 +10,8 @@ live are skipped at query time (and dropped by a rebuild once they are a quarter
 
 The index is saved beside the store as ``STORE.h5.d/ann-<feature>.h5``: an HDF5 file
 recording its format version, the feature, the feature's provenance sha256 and the store
-version it covers, with faiss's own serialisation as a byte array (never pickle).
+(creation time) and version it covers, with faiss's own serialisation as a byte array
+(never pickle). An index of another feature, encoder or store is rebuilt.
 """
 
 import os
@@ -127,7 +128,8 @@ class SimilarIndex:
             with h5py.File(path, "r") as f:
                 if (f.attrs.get("format") != FORMAT or int(f.attrs.get("format_version", -1)) != FORMAT_VERSION
                         or f.attrs.get("feature") != feature
-                        or f.attrs.get("provenance_sha256") != store.provenance(feature).get("sha256")
+                        or f.attrs.get("provenance_sha256") != str(store.provenance(feature).get("sha256"))
+                        or f.attrs.get("store_created_at") != store._manifest.created_at
                         or int(f.attrs["store_version"]) > store.version):
                     return None
                 index = faiss.deserialize_index(f["faiss"][()])
@@ -143,7 +145,8 @@ class SimilarIndex:
             with h5py.File(tmp, "w") as f:
                 f.attrs.update(format=FORMAT, format_version=FORMAT_VERSION, feature=self.feature,
                                provenance_sha256=str(self.store.provenance(self.feature).get("sha256")),
-                               store_version=self.version, garbage=self.garbage, dims=DIMS, nprobe=NPROBE,
+                               store_version=self.version, store_created_at=self.store._manifest.created_at,
+                               garbage=self.garbage, dims=DIMS, nprobe=NPROBE,
                                created_at=now(), package_version=PACKAGE_VERSION, faiss_version=_faiss().__version__)
                 f.create_dataset("faiss", data=_faiss().serialize_index(self.index))
             atomic.commit(tmp, path)

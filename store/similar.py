@@ -10,7 +10,7 @@ are re-ranked exactly from the store. ``similar_index`` picks one and keeps it c
 import numpy as np
 import scipy.sparse as sp
 
-EXACT_MAX_VALUES = 16_000_000      # rows x dim: 12,500 rows of a 1,280-d feature (64 MB of float32)
+EXACT_MAX_VALUES = 8_388_608       # rows x dim: 6,553 rows of a 1,280-d feature (32 MB of float32)
 
 
 def _normalised(matrix):
