@@ -22,7 +22,7 @@ from .pieces import SegmentBuilder
 
 FANOUT = 8
 BASE_ROWS = 1024
-AUTO_MAX_BYTES = 1 << 30
+AUTO_MAX_BYTES = 2 << 30
 MAX_HOLES = 1024
 CHUNK_BYTES = 32 << 20
 

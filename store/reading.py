@@ -377,26 +377,26 @@ class FeatureView:
             return (np.empty((0, self.feature.dim), np.float32) if dense
                     else sp.csr_matrix((0, self.feature.dim), dtype=np.float32))
         which = np.searchsorted(self.starts, positions, side="right") - 1
-        touched = np.unique(which)
-        if len(touched) == 1:                       # e.g. one id: no scatter needed
-            k = int(touched[0])
-            rows = self.segments[k].rows_of(positions - self.starts[k])
-            return self.segments[k].take_dense(rows) if dense else self.segments[k].take_sparse(rows)
+        local = positions - self.starts[which]
         order = np.argsort(which, kind="stable")
         bounds = np.searchsorted(which[order], np.arange(len(self.segments) + 1))
-        out = np.empty((len(positions), self.feature.dim), np.float32) if dense else None
-        parts = []
-        for k in touched.tolist():
+        touched = np.flatnonzero(np.diff(bounds))
+        if len(touched) == 1:                       # e.g. one id: no scatter needed
+            seg = self.segments[int(touched[0])]
+            rows = seg.rows_of(local)
+            return seg.take_dense(rows) if dense else seg.take_sparse(rows)
+        if not dense:
+            parts = [self.segments[k].take_sparse(self.segments[k].rows_of(local[order[bounds[k]:bounds[k + 1]]]))
+                     for k in touched.tolist()]
+            return sp.vstack(parts, format="csr")[np.argsort(order, kind="stable")]
+        out = np.empty((len(positions), self.feature.dim), np.float32)
+        for k in touched.tolist():                  # per segment: one gather, one scatter
             sel = order[bounds[k]:bounds[k + 1]]
             seg = self.segments[k]
-            rows = seg.rows_of(positions[sel] - self.starts[k])
-            if dense:
-                out[sel] = seg.take_dense(rows)
-            else:
-                parts.append(seg.take_sparse(rows))
-        if dense:
-            return out
-        return sp.vstack(parts, format="csr")[np.argsort(order, kind="stable")]
+            rows = seg.rows_of(local[sel])
+            matrix = seg.dense()
+            out[sel] = matrix[rows] if isinstance(matrix, np.ndarray) else seg.take_dense(rows)
+        return out
 
     def find(self, ids, hashes):
         """For each asked id, (segment number, local row) of its live row, or (-1, -1)."""
