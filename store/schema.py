@@ -38,6 +38,7 @@ beside it, each written once, fsynced, and deleted only when no master reference
       dense: /matrix float32 (rows, dim), contiguous, uncompressed (memory-mapped)
       sparse: /data float32, /indices int32, /indptr int64; attr shape
     STORE.h5.d/art-<token>.h5      /artifacts/*: what rebuilds an encoder (vocabulary, idf)
+    STORE.h5.d/ann-<feature>.h5    not a piece: a similar-movie index (store.ann), own format
 
 Schema v1 (still read, written no more) was one HDF5 file holding all of it: /movies,
 /labels/multi_hot, /reports/ingest and /features/<name>/{ids, matrix | data, indices, indptr}.
