@@ -1,0 +1,40 @@
+"""Batch size, decode workers and decode mode chosen from the device and the core count.
+
+Used when the user gives no ``--batch-size`` / ``--workers``. The figures behind each rule
+are in the README's benchmark section (``benchmarks/featurize.py`` prints them).
+"""
+
+import os
+
+CPU_BATCH, CUDA_BATCH = 32, 256
+
+
+def cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def batch_size(device) -> int:
+    """A GPU needs big batches to be busy; on a CPU 32 is as fast as larger ones and keeps memory low."""
+    return CUDA_BATCH if device == "cuda" else CPU_BATCH
+
+
+def workers(device, ncores=None) -> int:
+    """Decode processes: on a CPU the model needs the cores, so decode gets about one core in eight
+    (at least one); on a GPU decoding is the bottleneck, so every core but two (the run and staging
+    threads) decodes."""
+    n = ncores or cores()
+    if device == "cuda":
+        return max(1, n - 2)
+    return max(1, n // 8)
+
+
+def decode_mode(workers, n_items=None, batch_size=CPU_BATCH) -> str:
+    """Processes, unless the work is too small to pay for starting them (a prediction, a request)."""
+    if workers < 1:
+        return "inline"
+    if n_items is not None and n_items <= 2 * batch_size:
+        return "thread"
+    return "process"
