@@ -7,6 +7,7 @@ jobs [(row, path-or-bytes)] into their rows and answers with the failures, until
 ``None`` or its input pipe closes (the parent is gone).
 """
 
+import os
 import signal
 import sys
 from multiprocessing import connection, resource_tracker, shared_memory
@@ -27,6 +28,7 @@ def attach(name):
 
 def main(fd_in, fd_out):
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    os.nice(int(os.environ.get("ONESHEET_DECODE_NICE", "0")))
     inbox = connection.Connection(fd_in, writable=False)
     outbox = connection.Connection(fd_out, readable=False)
     from .models import Preprocessing
