@@ -1,4 +1,4 @@
-"""A poster-decoding process: ``python -m featurize.decode_worker FD_IN FD_OUT``.
+"""A poster-decoding process: ``python -m featurize.decode_worker FD_IN FD_OUT NICE``.
 
 Started by ``featurize.stream`` as a fresh interpreter (never forked from a parent whose
 onnxruntime threads exist, and never re-running the caller's main script, which
@@ -26,9 +26,10 @@ def attach(name):
         resource_tracker.register = register
 
 
-def main(fd_in, fd_out):
+def main(fd_in, fd_out, nice=0):
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
-    os.nice(int(os.environ.get("ONESHEET_DECODE_NICE", "0")))
+    if nice:
+        os.nice(nice)
     inbox = connection.Connection(fd_in, writable=False)
     outbox = connection.Connection(fd_out, readable=False)
     from .models import Preprocessing
@@ -60,4 +61,4 @@ def main(fd_in, fd_out):
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]), int(sys.argv[2]))
+    main(*map(int, sys.argv[1:4]))

@@ -7,6 +7,7 @@ are in the README's benchmark section (``benchmarks/featurize.py`` prints them).
 import os
 
 CPU_BATCH, CUDA_BATCH = 32, 256
+DECODE_NICE_CPU = 10
 
 
 def cores() -> int:
@@ -38,3 +39,9 @@ def decode_mode(workers, n_items=None, batch_size=CPU_BATCH) -> str:
     if n_items is not None and n_items <= 2 * batch_size:
         return "thread"
     return "process"
+
+
+def decode_nice(device) -> int:
+    """On a CPU the model's threads come first: decode processes run niced and fill the moments
+    those threads wait (end of a parallel loop, between runs). On a GPU decoding is the bottleneck."""
+    return 0 if device == "cuda" else DECODE_NICE_CPU

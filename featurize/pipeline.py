@@ -140,7 +140,7 @@ def _poster_feature(store, ids, posters, opts, progress):
             yield (batch_ids, failures), batch
 
     stream = poster_batches(((m, posters[m]) for m in todo), encoder.preprocessing, batch_size, workers,
-                            mode=opts.decode, copy=False)
+                            mode=opts.decode, copy=False, nice=defaults.decode_nice(embedder.device))
     try:
         with closing(stream):
             for (batch_ids, failures), emb in embedder.embed_stream(checked(stream)):

@@ -153,23 +153,22 @@ class PosterEmbedder:
         batches = iter(batches)
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="onnx-run") as runner:
             pending = deque()
+
+            def finished():
+                tag, n, fut = pending.popleft()
+                return tag, (self._pooled(fut.result(), n) if fut else np.zeros((0, self.dim or 0), np.float32))
+
             try:
-                while True:
-                    if len(pending) == 2:
-                        tag, n, fut = pending.popleft()
-                        yield tag, self._pooled(fut.result(), n)
-                    try:
-                        tag, batch = next(batches)
-                    except StopIteration:
-                        break
+                for tag, batch in batches:
                     if len(batch) == 0:
                         pending.append((tag, 0, None))
-                        continue
-                    batch = self._checked(batch)
-                    pending.append((tag, len(batch), runner.submit(self.feeder.run, self.feeder.stage(batch))))
+                    else:
+                        batch = self._checked(batch)
+                        pending.append((tag, len(batch), runner.submit(self.feeder.run, self.feeder.stage(batch))))
+                    while len(pending) == 2 or (pending and pending[0][2] is None):
+                        yield finished()
                 while pending:
-                    tag, n, fut = pending.popleft()
-                    yield tag, self._pooled(fut.result(), n) if fut else np.zeros((0, self.dim or 0), np.float32)
+                    yield finished()
             finally:
                 for _, _, fut in pending:
                     if fut:

@@ -115,12 +115,12 @@ class _ThreadDecoder(_InlineDecoder):
 class _Worker:
     """One decode process and its two pipes (jobs in, answers out); a dead worker's answer pipe reads EOF."""
 
-    def __init__(self, ring, pre):
+    def __init__(self, ring, pre, nice=0):
         job_r, job_w = os.pipe()
         ans_r, ans_w = os.pipe()
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (_PACKAGE_ROOT, os.environ.get("PYTHONPATH")) if p))
         try:
-            self.proc = subprocess.Popen([sys.executable, "-m", "featurize.decode_worker", str(job_r), str(ans_w)],
+            self.proc = subprocess.Popen([sys.executable, "-m", "featurize.decode_worker", str(job_r), str(ans_w), str(nice)],
                                          pass_fds=(job_r, ans_w), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                          env=env, close_fds=True, start_new_session=True)
         finally:
@@ -151,15 +151,15 @@ class _Worker:
 class _ProcessDecoder:
     """Jobs (a few rows of one chunk) go to the least busy worker over its own pipe; answers come back in order."""
 
-    def __init__(self, ring, pre, workers):
-        self.ring, self.pre = ring, pre
+    def __init__(self, ring, pre, workers, nice=0):
+        self.ring, self.pre, self.nice = ring, pre, nice
         self.chunks = {}        # chunk_id -> [rows not answered yet, failures]
         self.jobs = itertools.count()
         self.workers = []
         self.crashes = 0
         try:
             for _ in range(workers):
-                self.workers.append(_Worker(ring, pre))
+                self.workers.append(_Worker(ring, pre, nice))
         except BaseException:
             self.close()
             raise
@@ -199,7 +199,7 @@ class _ProcessDecoder:
         self.workers.remove(worker)
         worker.close(wait=5.0)
         self.crashes += 1
-        self.workers.append(_Worker(self.ring, self.pre))
+        self.workers.append(_Worker(self.ring, self.pre, self.nice))
         if not worker.outstanding:
             return
         _, chunk_id, slot, tasks = worker.outstanding.popleft()
@@ -231,21 +231,21 @@ def _enough_shared_memory(nbytes):
     return st.f_bavail * st.f_frsize >= nbytes + (16 << 20)
 
 
-def _decoder(mode, workers, pre, shape, slots):
+def _decoder(mode, workers, pre, shape, slots, nice):
     """(ring, decoder) for ``mode``; processes fall back to threads when shared memory is short."""
     if mode == "process" and not _enough_shared_memory(slots * int(np.prod(shape))):
         mode = "thread"
     ring = _Ring(slots, shape, shared=mode == "process")
     try:
         if mode == "process":
-            return ring, _ProcessDecoder(ring, pre, workers)
+            return ring, _ProcessDecoder(ring, pre, workers, nice)
         return ring, (_ThreadDecoder(ring, pre, workers) if mode == "thread" else _InlineDecoder(ring, pre))
     except BaseException:
         ring.close()
         raise
 
 
-def poster_batches(items, pre, batch_size=32, workers=2, mode="auto", copy=True, prefetch=3):
+def poster_batches(items, pre, batch_size=32, workers=2, mode="auto", copy=True, prefetch=3, nice=0):
     """items: iterable of (id, path-or-bytes). Yields (ids, (n, crop, crop, 3) uint8 array, [(id, PosterError)]).
 
     Each batch takes the next ``batch_size`` items in order: ``ids`` are its good posters
@@ -253,6 +253,8 @@ def poster_batches(items, pre, batch_size=32, workers=2, mode="auto", copy=True,
     "inline" (``workers=0`` means inline) or "auto" (see ``defaults.decode_mode``). With
     ``copy=False`` the array is a view into the ring that stays valid until the batch after
     it has been taken as well (two in flight); by default every batch is a fresh array.
+    ``nice``: scheduling priority of decode processes; on a CPU-bound run a positive value
+    lets decoding fill the cores' idle moments instead of pre-empting the model's threads.
     """
     from .defaults import decode_mode
     if mode == "auto":
@@ -266,7 +268,7 @@ def poster_batches(items, pre, batch_size=32, workers=2, mode="auto", copy=True,
     shape = (batch_size, pre.crop, pre.crop, 3)
     rows_per_job = max(1, min(16, -(-batch_size // (2 * max(1, workers)))))
     items = iter(items)
-    ring, decoder = _decoder(mode, workers, pre, shape, slots)
+    ring, decoder = _decoder(mode, workers, pre, shape, slots, nice)
     try:
         free, inflight, held = deque(range(slots)), deque(), deque()
         chunk_ids = itertools.count()
