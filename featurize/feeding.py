@@ -74,6 +74,10 @@ class CudaFeeder(HostFeeder):
         return self._pinned[slot][: len(batch)], self._device[slot][: len(batch)]
 
     def stage(self, batch):
+        if hasattr(batch, "__cuda_array_interface__"):     # already on the GPU (decoded there)
+            done = self.torch.cuda.Event()
+            done.record(self.torch.cuda.current_stream())
+            return batch.contiguous(), done
         batch = np.ascontiguousarray(batch)
         slot, self._slot = self._slot, 1 - self._slot
         if self.torch is None:

@@ -16,7 +16,8 @@ from store.ingest import ingest
 
 from . import defaults
 from .encoders import free_name, poster_encoder, text_encoders
-from .errors import FeaturizeError
+from .errors import DeviceError, FeaturizeError
+from .gpu_decode import gpu_batches
 from .stream import poster_batches
 
 
@@ -40,7 +41,7 @@ class FeaturizeOptions:
     word_vectors: str = None        # None = GloVe 6B 50-d
     batch_size: int = None          # None: chosen from the device (defaults.batch_size)
     workers: int = None             # decode workers; None: from the device and cores (defaults.workers)
-    decode: str = "auto"            # "process" | "thread" | "inline" | "auto" (defaults.decode_mode)
+    decode: str = "auto"            # "process" | "thread" | "inline" | "gpu" (nvJPEG) | "auto" (defaults.decode_mode)
     limit: int = None
     device: str = "auto"
     precision: str = "fp32"         # "fp16" (for CUDA): kept only within cosine 0.999 of fp32
@@ -139,8 +140,14 @@ def _poster_feature(store, ids, posters, opts, progress):
                 unchecked = False
             yield (batch_ids, failures), batch
 
-    stream = poster_batches(((m, posters[m]) for m in todo), encoder.preprocessing, batch_size, workers,
-                            mode=opts.decode, copy=False, nice=defaults.decode_nice(embedder.device))
+    items = ((m, posters[m]) for m in todo)
+    if opts.decode == "gpu":
+        if embedder.device != "cuda":
+            raise DeviceError("--decode gpu needs the model on CUDA (--device cuda with onnxruntime-gpu)")
+        stream = gpu_batches(items, encoder.preprocessing, batch_size, workers)
+    else:
+        stream = poster_batches(items, encoder.preprocessing, batch_size, workers, mode=opts.decode, copy=False,
+                                nice=defaults.decode_nice(embedder.device))
     try:
         with closing(stream):
             for (batch_ids, failures), emb in embedder.embed_stream(checked(stream)):

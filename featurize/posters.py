@@ -125,6 +125,10 @@ class PosterEmbedder:
         self.dim = dim if isinstance(dim, int) else None
 
     def _checked(self, batch):
+        if hasattr(batch, "__cuda_array_interface__"):   # decoded on the GPU (gpu_decode): stays there
+            if self.device == "cuda" and self.input_layout == "uint8-nhwc" and str(batch.dtype).endswith("uint8"):
+                return batch
+            batch = batch.cpu()
         batch = np.asarray(batch)
         if self.input_layout == "uint8-nhwc":
             if batch.dtype != np.uint8 or batch.ndim != 4 or batch.shape[3] != 3:

@@ -3,6 +3,7 @@
 import numpy as np
 import onnx
 import pytest
+from PIL import Image
 
 from featurize import FeaturizeOptions, featurize
 from featurize import posters as posters_module
@@ -113,3 +114,29 @@ def test_fp16_feature_records_its_precision_and_is_refused_below_the_rule(onnx_c
         featurize(tiny_catalog, tmp_path / "t.h5", opts)
     with FeatureStore.open(tmp_path / "t.h5") as s:
         assert run.name not in s.features()
+
+
+def test_torch_jpeg_decoder_matches_the_cpu_path_and_names_bad_posters(model_path, tmp_path):
+    pytest.importorskip("torchvision")
+    from featurize.gpu_decode import TorchJpegDecoder
+    from tests.images_fixtures import broken_folder
+    expected = broken_folder(tmp_path)
+    real = sorted((REAL_DATA / "posters").glob("*.jpg"))[:6] if (REAL_DATA / "posters").is_dir() else []
+    good = [str(p) for p in real] or [str(make_poster(tmp_path / f"{i}.jpg", i, size=(185, 278))) for i in range(6)]
+    items = [(f"g{i}", p) for i, p in enumerate(good)]
+    items[2:2] = [(name, str(tmp_path / name)) for name in sorted(expected)]
+    items.append(("png", str(tmp_path / "rgba.png")))
+    Image.new("RGBA", (90, 120), (10, 200, 10, 255)).save(tmp_path / "rgba.png")   # not a JPEG: CPU path
+    decoder = TorchJpegDecoder(PRE, device="cpu")
+    try:
+        ids, batch, failures = decoder.decode(items)
+    finally:
+        decoder.close()
+    assert ids == [f"g{i}" for i in range(len(good))] + ["png"]
+    assert {k for k, _ in failures} == set(expected)
+    for key, err in failures:
+        assert err.kind in expected[key], (key, err)
+    cpu = np.stack([load_poster(p, PRE) for p in good + [str(tmp_path / "rgba.png")]])
+    assert np.abs(batch.numpy().astype(int) - cpu.astype(int)).mean() < 3
+    emb = PosterEmbedder(model_path, device="cpu", preprocessing=PRE)
+    assert cosines(emb.embed(batch), emb.embed(cpu)).min() > 0.99
