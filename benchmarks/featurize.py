@@ -32,7 +32,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 from benchmarks.common import row  # noqa: E402
 from featurize import FeaturizeOptions, featurize  # noqa: E402
-from featurize import defaults  # noqa: E402
+from featurize import defaults, gpu_decode  # noqa: E402
 from featurize.encoders import poster_encoder  # noqa: E402
 from featurize.feeding import HostFeeder  # noqa: E402
 from featurize.images import load_poster, normalise  # noqa: E402
@@ -148,16 +148,29 @@ def main():
     for w in sorted({1, 2, max(1, cores // 2), cores}):
         print(row(str(w), f"{decode_alone(paths, pre, w, 'thread', batch):,.0f}",
                   f"{decode_alone(paths, pre, w, 'process', batch):,.0f}", "", widths=WIDE))
+    if device == "cuda" and gpu_decode.available():
+        t0 = time.perf_counter()
+        n = sum(len(ids) for ids, _, _ in gpu_decode.gpu_batches(list(enumerate(paths)), pre, batch, workers))
+        print(row("nvJPEG + resize on the GPU (torchvision.io)", f"{n / (time.perf_counter() - t0):,.0f}", "", "",
+                  widths=WIDE))
 
     pixels = [np.stack([load_poster(p, pre) for p in paths[i:i + batch]]) for i in range(0, len(paths), batch)]
     with tempfile.TemporaryDirectory() as tmp:
         sub = subset_catalog(args.catalog, args.posters, tmp)
-        other = "thread" if defaults.decode_mode(workers) == "process" else "process"
-        rates = {"alone": [], "e2e": [], "e2e_other": []}
+        mode = defaults.decode_mode(workers)
+        other = "thread" if mode == "process" else "process"
+        plural = {"thread": "threads", "process": "processes"}
+        variants = {f"end to end, defaults ({plural[mode]}, {workers} workers)": {},
+                    f"end to end, {plural[other]}, {workers} workers": {"decode": other}}
+        if device == "cuda":
+            variants.update({f"end to end, processes, {w} workers": {"workers": w} for w in (8, cores) if w != workers})
+            if gpu_decode.available():
+                variants["end to end, --decode gpu (nvJPEG)"] = {"decode": "gpu"}
+        rates = {key: [] for key in ["alone", *variants]}
         for _ in range(args.rounds):
             rates["alone"].append(model_alone(embedder, pixels))
-            rates["e2e"].append(end_to_end(sub, tmp, "default", device=args.device))
-            rates["e2e_other"].append(end_to_end(sub, tmp, other, device=args.device, decode=other))
+            for i, (key, opts) in enumerate(variants.items()):
+                rates[key].append(end_to_end(sub, tmp, str(i), device=args.device, **opts))
         alone = statistics.median(rates["alone"])
         float_host = PosterEmbedder(enc.onnx_path, device=args.device)   # no preprocessing: float NCHW input
         float_host.feeder = HostFeeder(float_host.session, float_host.input_name, float_host.output_name)
@@ -169,17 +182,16 @@ def main():
 
         print(f"(b, c) posters/s, batch {batch}; medians of {args.rounds} interleaved rounds")
         print(row("path", "posters/s", "vs alone", "", widths=WIDE))
-        print(row(f"end to end, defaults ({defaults.decode_mode(workers)}es, {workers} workers)",
-                  f"{statistics.median(rates['e2e']):,.0f}", f"{ratio('e2e'):.2f}x", "", widths=WIDE))
-        print(row(f"end to end, {other}s, {workers} workers", f"{statistics.median(rates['e2e_other']):,.0f}",
-                  f"{ratio('e2e_other'):.2f}x", "", widths=WIDE))
+        for key in variants:
+            print(row(key, f"{statistics.median(rates[key]):,.0f}", f"{ratio(key):.2f}x", "", widths=WIDE))
         print(row("ONNX model alone, uint8 in graph", f"{alone:,.0f}", "1.00x", "", widths=WIDE))
         print(row("ONNX model alone, float NCHW host (before)", f"{before:,.0f}", f"{before / alone:.2f}x", "",
                   widths=WIDE))
         label = "torch eager fp16 channels_last" if device == "cuda" else "torch eager"
         print(row(label, f"{eager:,.0f}", f"{eager / alone:.2f}x", "", widths=WIDE))
-        print(f"    rounds: alone {[round(r) for r in rates['alone']]}, end to end {[round(r) for r in rates['e2e']]}, "
-              f"{other}s {[round(r) for r in rates['e2e_other']]}; load average after {os.getloadavg()[0]:.2f}")
+        for key, values in rates.items():
+            print(f"    per round, {key}: {[round(r) for r in values]}")
+        print(f"    load average after {os.getloadavg()[0]:.2f}")
         if args.skip_full:
             return
         print("(d) overviews/s, all movies")

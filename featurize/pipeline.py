@@ -149,8 +149,9 @@ def _poster_feature(store, ids, posters, opts, progress):
         stream = poster_batches(items, encoder.preprocessing, batch_size, workers, mode=opts.decode, copy=False,
                                 nice=defaults.decode_nice(embedder.device))
     try:
-        with closing(stream):
-            for (batch_ids, failures), emb in embedder.embed_stream(checked(stream)):
+        # closed in this order: the runs in flight finish before the decoders' ring goes
+        with closing(stream), closing(embedder.embed_stream(checked(stream))) as embedded:
+            for (batch_ids, failures), emb in embedded:
                 run.skipped += [(m, e.kind, e.detail) for m, e in failures]
                 if batch_ids:
                     pending_rows.append(emb)

@@ -80,8 +80,8 @@ class PosterEmbedder:
         self.note = None
         if CUDA in providers and self.device != "cuda":
             if device == "cuda":
-                raise DeviceError("--device cuda: onnxruntime lists the CUDA provider but could not start it "
-                                  "(CUDA or cuDNN libraries missing or mismatched); run with --device cpu or fix the install")
+                raise DeviceError("--device cuda: onnxruntime lists the CUDA provider but could not start it (CUDA or "
+                                  "cuDNN libraries missing or mismatched); run with --device cpu or fix the install")
             self.note = "CUDA provider listed but could not start (CUDA/cuDNN libraries?): running on CPU"
             log.warning(self.note)
         log.info("onnxruntime providers in use: %s", self.providers)

@@ -15,6 +15,7 @@ releases the GIL while decoding) and in-line decoding share the same ring and or
 """
 
 import itertools
+import mmap
 import os
 import secrets
 import subprocess
@@ -25,6 +26,7 @@ from multiprocessing import connection, shared_memory
 
 import numpy as np
 
+from .defaults import decode_mode
 from .errors import PosterError
 from .images import load_poster
 
@@ -47,22 +49,27 @@ def decode_rows(pixels, tasks, pre):
 
 
 class _Ring:
-    """``slots`` batch buffers, in shared memory for processes or plain arrays otherwise."""
+    """``slots`` batch buffers, in shared memory for processes or plain arrays otherwise.
+
+    The arrays map each segment through a mapping of their own, so a batch view the caller
+    still holds stays valid after ``close`` has unlinked the segment (the memory goes with
+    the last view) instead of pointing into an unmapped page.
+    """
 
     def __init__(self, slots, shape, shared):
         self.shape, self.segments = shape, []
         size = int(np.prod(shape))
-        if shared:
-            token = f"{SHM_PREFIX}{os.getpid()}-{secrets.token_hex(4)}"
-            try:
-                for i in range(slots):
-                    self.segments.append(shared_memory.SharedMemory(name=f"{token}-{i}", create=True, size=size))
-            except BaseException:
-                self.close()
-                raise
-            self.arrays = [np.ndarray(shape, np.uint8, buffer=s.buf) for s in self.segments]
-        else:
+        if not shared:
             self.arrays = [np.empty(shape, np.uint8) for _ in range(slots)]
+            return
+        token = f"{SHM_PREFIX}{os.getpid()}-{secrets.token_hex(4)}"
+        try:
+            for i in range(slots):
+                self.segments.append(shared_memory.SharedMemory(name=f"{token}-{i}", create=True, size=size))
+            self.arrays = [np.frombuffer(mmap.mmap(s._fd, size), np.uint8).reshape(shape) for s in self.segments]
+        except BaseException:
+            self.close()
+            raise
 
     @property
     def names(self):
@@ -118,11 +125,13 @@ class _Worker:
     def __init__(self, ring, pre, nice=0):
         job_r, job_w = os.pipe()
         ans_r, ans_w = os.pipe()
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (_PACKAGE_ROOT, os.environ.get("PYTHONPATH")) if p))
+        path = os.pathsep.join(p for p in (_PACKAGE_ROOT, os.environ.get("PYTHONPATH")) if p)
+        env = dict(os.environ, PYTHONPATH=path)
         try:
-            self.proc = subprocess.Popen([sys.executable, "-m", "featurize.decode_worker", str(job_r), str(ans_w), str(nice)],
-                                         pass_fds=(job_r, ans_w), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                         env=env, close_fds=True, start_new_session=True)
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "featurize.decode_worker", str(job_r), str(ans_w), str(nice)],
+                pass_fds=(job_r, ans_w), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, env=env,
+                close_fds=True, start_new_session=True)  # its own session: a terminal's Ctrl-C is the parent's
         finally:
             os.close(job_r)
             os.close(ans_w)
@@ -156,7 +165,6 @@ class _ProcessDecoder:
         self.chunks = {}        # chunk_id -> [rows not answered yet, failures]
         self.jobs = itertools.count()
         self.workers = []
-        self.crashes = 0
         try:
             for _ in range(workers):
                 self.workers.append(_Worker(ring, pre, nice))
@@ -198,7 +206,6 @@ class _ProcessDecoder:
         """Replace a dead worker; retry the job it died on poster by poster and resend the rest."""
         self.workers.remove(worker)
         worker.close(wait=5.0)
-        self.crashes += 1
         self.workers.append(_Worker(self.ring, self.pre, self.nice))
         if not worker.outstanding:
             return
@@ -206,8 +213,8 @@ class _ProcessDecoder:
         if len(tasks) == 1:
             (row, source), = tasks
             what = source if isinstance(source, str) else "upload"
-            self._settle(chunk_id, [row], [(row, "decoder_crashed", f"{what}: the image decoder died on it "
-                                                                    f"(exit code {worker.proc.returncode}); check the file")])
+            detail = f"{what}: the image decoder died on it (exit code {worker.proc.returncode}); check the file"
+            self._settle(chunk_id, [row], [(row, "decoder_crashed", detail)])
         else:
             for task in tasks:
                 self._send(chunk_id, slot, [task])
@@ -233,8 +240,8 @@ def _enough_shared_memory(nbytes):
 
 def _decoder(mode, workers, pre, shape, slots, nice):
     """(ring, decoder) for ``mode``; processes fall back to threads when shared memory is short."""
-    if mode == "process" and not _enough_shared_memory(slots * int(np.prod(shape))):
-        mode = "thread"
+    if mode == "process" and (os.name != "posix" or not _enough_shared_memory(slots * int(np.prod(shape)))):
+        mode = "thread"   # workers get their pipes by fd (POSIX); a small /dev/shm would SIGBUS them
     ring = _Ring(slots, shape, shared=mode == "process")
     try:
         if mode == "process":
@@ -256,7 +263,6 @@ def poster_batches(items, pre, batch_size=32, workers=2, mode="auto", copy=True,
     ``nice``: scheduling priority of decode processes; on a CPU-bound run a positive value
     lets decoding fill the cores' idle moments instead of pre-empting the model's threads.
     """
-    from .defaults import decode_mode
     if mode == "auto":
         mode = decode_mode(workers, len(items) if hasattr(items, "__len__") else None, batch_size)
     if workers < 1:

@@ -119,7 +119,7 @@ def test_kill_9_halfway_then_rerun_completes_without_redoing(onnx_cache, tmp_pat
     catalog = write_catalog(tmp_path / "c.csv", rows)
     store_path = tmp_path / "s.h5"
     cmd = [sys.executable, "-m", "onesheet", "featurize", str(catalog), "--store", str(store_path), "--no-text",
-           "--quiet", "--commit-every", "32", "--batch-size", "16"]
+           "--quiet", "--commit-every", "32", "--batch-size", "16", "--decode", "process"]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             env=dict(os.environ, ONESHEET_CACHE=onnx_cache))
     seen, deadline = 0, time.time() + 120

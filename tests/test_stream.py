@@ -116,26 +116,28 @@ def test_shared_memory_and_workers_are_released_when_the_consumer_fails(tmp_path
     items = [(i, str(make_poster(tmp_path / f"{i}.jpg", i))) for i in range(64)]
     stream = poster_batches(items, PRE, batch_size=8, workers=2, mode="process", copy=False)
     with pytest.raises(RuntimeError, match="consumer broke"):
-        for n, _ in enumerate(stream):
+        for n, (_, held, _) in enumerate(stream):
             started = decode_workers(os.getpid())
             assert segments() and len(started) == 2   # the ring and the workers exist while it runs
             if n == 2:
                 raise RuntimeError("consumer broke")
     stream.close()
     assert segments() == [] and gone(started)
+    assert held.shape == (8, 224, 224, 3) and int(held.max()) > 0   # a view held past close is still mapped
 
 
 def test_ctrl_c_during_featurize_leaves_no_shared_memory_or_workers(onnx_cache, tmp_path):
     posters = tmp_path / "posters"
     posters.mkdir()
     rows = []
-    for i in range(300):
+    for i in range(200):
         make_poster(posters / f"{i}.jpg", i, size=(120, 180))
         rows.append([str(i), f"m{i}", "1980", "Drama", "a horse", f"posters/{i}.jpg"])
     catalog = write_catalog(tmp_path / "c.csv", rows)
     proc = subprocess.Popen([sys.executable, "-m", "onesheet", "featurize", str(catalog), "--store",
                              str(tmp_path / "s.h5"), "--no-text", "--quiet", "--decode", "process", "--workers", "2"],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=dict(os.environ, ONESHEET_CACHE=onnx_cache))
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            env=dict(os.environ, ONESHEET_CACHE=onnx_cache))
     deadline = time.time() + 120
     while time.time() < deadline and len(decode_workers(proc.pid)) < 2:
         time.sleep(0.05)
