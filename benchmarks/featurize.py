@@ -189,6 +189,12 @@ def main():
                   widths=WIDE))
         label = "torch eager fp16 channels_last" if device == "cuda" else "torch eager"
         print(row(label, f"{eager:,.0f}", f"{eager / alone:.2f}x", "", widths=WIDE))
+        if device == "cuda":   # the last row: the same run on the CPU provider
+            cpu = PosterEmbedder(enc.onnx_path, device="cpu", preprocessing=pre)
+            small = [b[i:i + defaults.CPU_BATCH] for b in pixels for i in range(0, len(b), defaults.CPU_BATCH)]
+            print(row("CPU provider alone, batch 32 / end to end on CPU",
+                      f"{model_alone(cpu, small):,.0f} / {end_to_end(sub, tmp, 'cpu', device='cpu'):,.0f}", "", "",
+                      widths=WIDE))
         for key, values in rates.items():
             print(f"    per round, {key}: {[round(r) for r in values]}")
         print(f"    load average after {os.getloadavg()[0]:.2f}")

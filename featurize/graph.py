@@ -19,7 +19,8 @@ UINT8_INPUT = "pixels"           # (batch, H, W, 3) uint8
 FLOAT_TYPES = {TensorProto.FLOAT: np.float32, TensorProto.FLOAT16: np.float16, TensorProto.DOUBLE: np.float64}
 
 
-def _dims(value_info):
+def dims(value_info):
+    """A value's shape: ints, with a name or None for dynamic axes."""
     return [d.dim_value if d.HasField("dim_value") else (d.dim_param or None)
             for d in value_info.type.tensor_type.shape.dim]
 
@@ -28,23 +29,23 @@ def image_input(model: onnx.ModelProto):
     """(name, elem type, dims) of the model's one 4-D image input; dims may hold None/str for dynamic."""
     initializers = {i.name for i in model.graph.initializer}
     inputs = [i for i in model.graph.input if i.name not in initializers]
-    if len(inputs) != 1 or len(_dims(inputs[0])) != 4:
+    if len(inputs) != 1 or len(dims(inputs[0])) != 4:
         return None
-    return inputs[0].name, inputs[0].type.tensor_type.elem_type, _dims(inputs[0])
+    return inputs[0].name, inputs[0].type.tensor_type.elem_type, dims(inputs[0])
 
 
-def input_layout(elem_type, dims):
+def input_layout(elem_type, shape):
     """'uint8-nhwc', 'float-nchw', or None when the input is neither."""
-    if elem_type == TensorProto.UINT8 and dims[3] == 3:
+    if elem_type == TensorProto.UINT8 and shape[3] == 3:
         return "uint8-nhwc"
-    if elem_type in FLOAT_TYPES and dims[1] == 3:
+    if elem_type in FLOAT_TYPES and shape[1] == 3:
         return "float-nchw"
     return None
 
 
 def with_uint8_input(model: onnx.ModelProto, mean, std) -> onnx.ModelProto:
     """A copy of a float NCHW model that takes (batch, H, W, 3) uint8 and normalises inside."""
-    name, elem, dims = image_input(model)
+    name, elem, shape = image_input(model)
     out = onnx.ModelProto()
     out.CopyFrom(model)
     g = out.graph
@@ -63,7 +64,7 @@ def with_uint8_input(model: onnx.ModelProto, mean, std) -> onnx.ModelProto:
     g.node.extend(nodes)
     g.initializer.extend([mean_t, scale_t])
     old = next(i for i in g.input if i.name == name)
-    new = helper.make_tensor_value_info(UINT8_INPUT, TensorProto.UINT8, [dims[0], dims[2], dims[3], dims[1]])
+    new = helper.make_tensor_value_info(UINT8_INPUT, TensorProto.UINT8, [shape[0], shape[2], shape[3], shape[1]])
     position = list(g.input).index(old)
     g.input.remove(old)
     g.input.insert(position, new)

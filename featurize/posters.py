@@ -16,7 +16,7 @@ import onnx
 
 from .errors import DeviceError, MissingExtraError, ModelFormatError
 from .feeding import BoundHostFeeder, CudaFeeder
-from .graph import image_input, input_layout, to_fp16, with_uint8_input
+from .graph import dims, image_input, input_layout, to_fp16, with_uint8_input
 from .hashing import sha256_file
 
 log = logging.getLogger(__name__)
@@ -98,7 +98,7 @@ class PosterEmbedder:
         layout = found and input_layout(found[1], found[2])
         if layout is None:
             raise ModelFormatError(f"{onnx_path}: expected one image input, float NCHW (n, 3, H, W) or uint8 NHWC "
-                                   f"(n, H, W, 3); found {[(i.name, onesheet_dims(i)) for i in model.graph.input]}")
+                                   f"(n, H, W, 3); found {[(i.name, dims(i)) for i in model.graph.input]}")
         if precision not in ("fp32", "fp16"):
             raise ModelFormatError(f"precision must be fp32 or fp16, not {precision!r}")
         if precision == "fp16":
@@ -182,7 +182,3 @@ class PosterEmbedder:
         """Every output of the model (e.g. embedding and logits) for a batch."""
         names = [o.name for o in self.session.get_outputs()]
         return dict(zip(names, self.session.run(names, {self.input_name: self._checked(batch)})))
-
-
-def onesheet_dims(value_info):
-    return [d.dim_value or d.dim_param for d in value_info.type.tensor_type.shape.dim]
