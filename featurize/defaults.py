@@ -37,8 +37,8 @@ def decode_mode(workers, n_items=None, batch_size=CPU_BATCH, ncores=None) -> str
     starting processes (a prediction, a request).
 
     On 2 cores (one decode worker) threads were ahead of or level with processes in each of 5
-    interleaved rounds (end to end 0.91x vs 0.88x the model alone; README, Benchmarks): process start-up and pipes
-    cost more than the GIL does there. With many cores the GIL caps threads: on 16 cores
+    interleaved rounds (end to end 0.91x vs 0.88x the model alone; README, Benchmarks):
+    process start-up and pipes cost more than the GIL does there. With many cores the GIL caps threads: on 16 cores
     (issue 12) Python threads decoded 1,276 posters/s, uint8 processes 3,239/s.
     """
     if workers < 1:
