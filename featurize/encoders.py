@@ -8,7 +8,7 @@ movie (and every prediction) is featurized with exactly the same vocabulary.
 import os
 from dataclasses import dataclass, field
 
-from .errors import FeaturizeError
+from .errors import FeaturizeError, PrecisionError
 from .hashing import sha256_file
 from .models import IMAGENET, SPECS, Preprocessing
 from .onnx_export import IR_VERSION, OPSET, exported_model
@@ -25,18 +25,36 @@ class PosterEncoder:
     preprocessing: Preprocessing
     provenance: dict = field(default_factory=dict)
     device: str = "auto"
+    precision: str = "fp32"         # "fp16" (for CUDA): kept only within cosine 0.999 of fp32
     _embedder: object = None
 
     @property
     def embedder(self):
+        """The onnxruntime session; it takes (n, H, W, 3) uint8 batches and normalises inside its graph."""
         if self._embedder is None:
             from .posters import PosterEmbedder
-            self._embedder = PosterEmbedder(self.onnx_path, device=self.device)
+            self._embedder = PosterEmbedder(self.onnx_path, device=self.device, preprocessing=self.preprocessing,
+                                            precision=self.precision)
         return self._embedder
 
+    def accept_precision(self, batch) -> float:
+        """Min cosine of this encoder's embeddings of ``batch`` to fp32's; PrecisionError below FP16_MIN_COSINE."""
+        from .posters import FP16_MIN_COSINE, PosterEmbedder, cosines
+        reference = PosterEmbedder(self.onnx_path, device=self.embedder.device, preprocessing=self.preprocessing)
+        worst = float(cosines(self.embedder.embed(batch), reference.embed(batch)).min())
+        if worst < FP16_MIN_COSINE:
+            raise PrecisionError(f"{self.name}: {self.precision} embeddings are only {worst:.5f} cosine-close to fp32 "
+                                 f"(need {FP16_MIN_COSINE}); run with --precision fp32")
+        return worst
 
-def poster_encoder(model="efficientnet-lite0", onnx=None, preprocess=None, device="auto") -> PosterEncoder:
-    """A named pretrained model (exported once) or a user's ONNX file."""
+
+def poster_encoder(model="efficientnet-lite0", onnx=None, preprocess=None, device="auto",
+                   precision="fp32") -> PosterEncoder:
+    """A named pretrained model (exported once) or a user's ONNX file.
+
+    ``precision='fp16'`` is a separate feature (``<name>-fp16``): its numbers differ from
+    fp32's by up to cosine 0.999, too much to mix rows of both in one feature.
+    """
     if onnx:
         if not os.path.isfile(onnx):
             raise FeaturizeError(f"--onnx {onnx} does not exist")
@@ -52,9 +70,11 @@ def poster_encoder(model="efficientnet-lite0", onnx=None, preprocess=None, devic
         path = exported_model(model)
         name = f"poster/{model}"
         prov = {"encoder": model, "onnx_opset": OPSET, "onnx_ir_version": IR_VERSION}
-    prov.update(sha256=sha256_file(path), preprocessing=pre.describe(),
+    if precision != "fp32":
+        name += f"-{precision}"
+    prov.update(sha256=sha256_file(path), preprocessing=pre.describe(), precision=precision,
                 preprocessing_params={"resize": pre.resize, "crop": pre.crop, "mean": list(pre.mean), "std": list(pre.std)})
-    return PosterEncoder(name, path, pre, prov, device)
+    return PosterEncoder(name, path, pre, prov, device, precision)
 
 
 def free_name(store, base, sha256):

@@ -30,3 +30,11 @@ class PosterError(Exception):
         super().__init__(f"{kind}: {detail}")
         self.kind = kind
         self.detail = detail
+
+
+class DeviceError(FeaturizeError):
+    """The device asked for (e.g. --device cuda) cannot be used; the message says what to install or pass."""
+
+
+class PrecisionError(FeaturizeError):
+    """A reduced-precision (fp16) graph moves embeddings too far from fp32; use fp32."""

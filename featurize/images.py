@@ -1,8 +1,11 @@
-"""Poster bytes -> one preprocessed CHW float32 array, or a PosterError saying why not.
+"""Poster bytes -> one (crop, crop, 3) uint8 RGB array, or a PosterError saying why not.
 
 Safety limits come first: a file over MAX_FILE_BYTES or an image over MAX_PIXELS is
 refused before any pixel is decoded, formats are whitelisted, and a truncated file is an
-error rather than a half-grey image.
+error rather than a half-grey image. The output stays uint8 (a quarter of float32's bytes
+to move between processes and onto a GPU); the model graph casts and normalises it, see
+``featurize.graph``. ``normalise`` is the same arithmetic on the host, for tests and for
+torch.
 """
 
 import io
@@ -14,6 +17,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import PosterError
 from .models import Preprocessing
+from .pixels import to_rgb
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
 MAX_PIXELS = 60_000_000          # ~ 7,700 x 7,700; a poster scan larger than this is refused
@@ -34,15 +38,6 @@ def read_bytes(path) -> bytes:
     with open(path, "rb") as f:
         return f.read()
 
-
-def _to_rgb(img):
-    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
-        rgba = img.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        return Image.alpha_composite(background, rgba).convert("RGB")
-    if img.mode == "RGB":
-        return img
-    return img.convert("RGB")  # L, P, CMYK (Pillow undoes Adobe inversion), I;16, ...
 
 
 def open_image(data: bytes, name="poster", draft_to=None):
@@ -65,7 +60,7 @@ def open_image(data: bytes, name="poster", draft_to=None):
             img.load()
             if img.getexif().get(0x0112, 1) != 1:  # only rotate when the file says so (avoids a copy)
                 img = ImageOps.exif_transpose(img)
-            return _to_rgb(img)
+            return to_rgb(img, name)
     except PosterError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
@@ -77,27 +72,37 @@ def open_image(data: bytes, name="poster", draft_to=None):
         raise PosterError(kind, f"{name}: {exc}") from None
 
 
-def preprocess(img, pre: Preprocessing) -> np.ndarray:
-    """Resize the shorter side to ``pre.resize``, centre-crop ``pre.crop``, normalise: (3, crop, crop) float32.
+def preprocess(img, pre: Preprocessing, out=None) -> np.ndarray:
+    """Resize the shorter side to ``pre.resize`` and centre-crop ``pre.crop``: (crop, crop, 3) uint8.
 
     The crop is taken in source coordinates and resampled straight to crop x crop, which is
-    the same picture as resize-then-crop at a third of the cost.
+    the same picture as resize-then-crop at a third of the cost. ``out``: an array of that
+    shape (e.g. a row of a shared-memory batch) to write into instead of a new one.
     """
     w, h = img.size
     side = min(w, h) * pre.crop / pre.resize      # the crop's size in source pixels
     left, top = (w - side) / 2, (h - side) / 2
     img = img.resize((pre.crop, pre.crop), Image.BILINEAR, box=(left, top, left + side, top + side))
-    x = np.asarray(img, dtype=np.float32)
+    pixels = np.asarray(img)
+    if out is None:
+        return pixels
+    out[...] = pixels
+    return out
+
+
+def normalise(batch: np.ndarray, pre: Preprocessing) -> np.ndarray:
+    """(n, H, W, 3) uint8 -> (n, 3, H, W) float32 ``(x - mean) / std``, as a float-input network expects."""
+    x = np.asarray(batch, dtype=np.float32)
     x -= np.asarray(pre.mean, np.float32)
     x *= 1.0 / np.asarray(pre.std, np.float32)
-    return np.ascontiguousarray(x.transpose(2, 0, 1))
+    return np.ascontiguousarray(x.transpose(0, 3, 1, 2))
 
 
-def load_poster(source, pre: Preprocessing) -> np.ndarray:
-    """A path or raw bytes -> preprocessed array; raises PosterError for any bad input."""
-    if isinstance(source, (bytes, bytearray)):
+def load_poster(source, pre: Preprocessing, out=None) -> np.ndarray:
+    """A path or raw bytes -> (crop, crop, 3) uint8 array; raises PosterError for any bad input."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
         data, name = bytes(source), "upload"
     else:
         data, name = read_bytes(source), str(source)
     size = (pre.resize, pre.resize)
-    return preprocess(open_image(data, name, draft_to=size), pre)
+    return preprocess(open_image(data, name, draft_to=size), pre, out)

@@ -6,6 +6,7 @@ interrupted run (Ctrl-C, kill -9) therefore continues where it stopped.
 """
 
 import time
+from contextlib import closing
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -13,8 +14,10 @@ import numpy as np
 from store import FeatureStore
 from store.ingest import ingest
 
+from . import defaults
 from .encoders import free_name, poster_encoder, text_encoders
-from .errors import FeaturizeError
+from .errors import DeviceError, FeaturizeError
+from .gpu_decode import gpu_batches
 from .stream import poster_batches
 
 
@@ -36,10 +39,12 @@ class FeaturizeOptions:
     onnx: str = None
     preprocess: str = None          # "efficientnet" | "imagenet" (for --onnx models)
     word_vectors: str = None        # None = GloVe 6B 50-d
-    batch_size: int = 32
-    workers: int = 2
+    batch_size: int = None          # None: chosen from the device (defaults.batch_size)
+    workers: int = None             # decode workers; None: from the device and cores (defaults.workers)
+    decode: str = "auto"            # "process" | "thread" | "inline" | "gpu" (nvJPEG) | "auto" (defaults.decode_mode)
     limit: int = None
     device: str = "auto"
+    precision: str = "fp32"         # "fp16" (for CUDA): kept only within cosine 0.999 of fp32
     commit_every: int = 1024
     id_column: str = None
     posters: bool = True
@@ -66,6 +71,7 @@ class FeaturizeSummary:
     features: list
     providers: list
     seconds: float
+    notes: list = field(default_factory=list)   # e.g. "CUDA could not start: running on CPU"
 
 
 def _missing(store, name, ids):
@@ -101,7 +107,7 @@ def _text_features(store, ids, overviews, word_vectors, progress):
 
 
 def _poster_feature(store, ids, posters, opts, progress):
-    encoder = poster_encoder(opts.poster_model, opts.onnx, opts.preprocess, opts.device)
+    encoder = poster_encoder(opts.poster_model, opts.onnx, opts.preprocess, opts.device, opts.precision)
     name = free_name(store, encoder.name, encoder.provenance["sha256"])
     todo, already = _missing(store, name, ids)
     run = FeatureRun(name, already=already)
@@ -109,9 +115,11 @@ def _poster_feature(store, ids, posters, opts, progress):
     run.skipped += [(m, "missing", "catalog gives no readable poster") for m in no_poster]
     todo = [m for m in todo if posters[m]]
     if not todo:
-        return run, []
+        return run, [], []
     embedder = encoder.embedder
-    prov = dict(encoder.provenance, providers=embedder.providers)
+    batch_size = opts.batch_size or defaults.batch_size(embedder.device)
+    workers = defaults.workers(embedder.device) if opts.workers is None else opts.workers
+    prov = dict(encoder.provenance, providers=embedder.providers, input=embedder.input_layout)
     bar = progress(name, len(todo))
     pending_ids, pending_rows = [], []
     t0 = time.perf_counter()
@@ -123,21 +131,39 @@ def _poster_feature(store, ids, posters, opts, progress):
             pending_ids.clear()
             pending_rows.clear()
 
+    def checked(stream):
+        """Tag each batch with its ids and failures; an fp16 graph is first checked against fp32."""
+        unchecked = encoder.precision != "fp32"
+        for batch_ids, batch, failures in stream:
+            if unchecked and batch_ids:
+                prov["precision_min_cosine"] = encoder.accept_precision(batch)
+                unchecked = False
+            yield (batch_ids, failures), batch
+
+    items = ((m, posters[m]) for m in todo)
+    if opts.decode == "gpu":
+        if embedder.device != "cuda":
+            raise DeviceError("--decode gpu needs the model on CUDA (--device cuda with onnxruntime-gpu)")
+        stream = gpu_batches(items, encoder.preprocessing, batch_size, workers)
+    else:
+        stream = poster_batches(items, encoder.preprocessing, batch_size, workers, mode=opts.decode, copy=False,
+                                nice=defaults.decode_nice(embedder.device))
     try:
-        for batch_ids, batch, failures in poster_batches(((m, posters[m]) for m in todo), encoder.preprocessing,
-                                                         opts.batch_size, opts.workers):
-            run.skipped += [(m, e.kind, e.detail) for m, e in failures]
-            if batch_ids:
-                pending_rows.append(embedder.embed(batch))
-                pending_ids.extend(batch_ids)
-            bar.update(len(batch_ids) + len(failures))
-            if len(pending_ids) >= opts.commit_every:
-                commit()
+        # closed in this order: the runs in flight finish before the decoders' ring goes
+        with closing(stream), closing(embedder.embed_stream(checked(stream))) as embedded:
+            for (batch_ids, failures), emb in embedded:
+                run.skipped += [(m, e.kind, e.detail) for m, e in failures]
+                if batch_ids:
+                    pending_rows.append(emb)
+                    pending_ids.extend(batch_ids)
+                bar.update(len(batch_ids) + len(failures))
+                if len(pending_ids) >= opts.commit_every:
+                    commit()
     finally:  # Ctrl-C or an error: keep what was embedded, then let the exception go on
         commit()
         bar.close()
         run.seconds = time.perf_counter() - t0
-    return run, embedder.providers
+    return run, embedder.providers, [embedder.note] if embedder.note else []
 
 
 def featurize(catalog, store_path, options=None, progress=no_progress) -> FeaturizeSummary:
@@ -153,11 +179,11 @@ def featurize(catalog, store_path, options=None, progress=no_progress) -> Featur
             ids = ids[: opts.limit]
         overviews = dict(zip(movies["id"], movies["overview"]))
         posters = dict(zip(movies["id"], movies["poster"]))
-        runs, providers = [], []
+        runs, providers, notes = [], [], []
         if opts.text:
             runs += _text_features(store, ids, overviews, opts.word_vectors, progress)
         if opts.posters:
-            run, providers = _poster_feature(store, ids, posters, opts, progress)
+            run, providers, notes = _poster_feature(store, ids, posters, opts, progress)
             runs.append(run)
-    return FeaturizeSummary(ingested, runs, providers, time.perf_counter() - t0)
+    return FeaturizeSummary(ingested, runs, providers, time.perf_counter() - t0, notes)
 

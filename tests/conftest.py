@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-REAL_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "tmdb-posters"
+REAL_DATA = Path(os.environ.get("ONESHEET_REAL_DATA")  # a worktree outside the checkout's parent points here
+                 or Path(__file__).resolve().parents[1].parent / "shared" / "data" / "tmdb-posters")
 REAL_CATALOG = REAL_DATA / "movies.csv"
 
 HEADER = ["movie_key", "title", "year", "genres", "overview", "poster"]

@@ -29,3 +29,17 @@ def broken_folder(folder):
     huge_png_header(folder / "huge.png")
     return {"truncated.jpg": {"truncated", "corrupt"}, "empty.jpg": {"empty"}, "text.jpg": {"not_an_image"},
             "huge.png": {"too_large"}}
+
+
+def png16(pixels) -> bytes:
+    """A 16-bit PNG (greyscale for (h, w), RGB for (h, w, 3) uint16 arrays); Pillow cannot write 16-bit RGB."""
+    pixels = np.asarray(pixels, np.uint16)
+    h, w = pixels.shape[:2]
+    colour = 0 if pixels.ndim == 2 else 2
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    rows = pixels.reshape(h, -1).astype(">u2")
+    raw = b"".join(b"\0" + rows[y].tobytes() for y in range(h))
+    ihdr = struct.pack(">IIBBBBB", w, h, 16, colour, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")

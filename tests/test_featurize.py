@@ -16,6 +16,7 @@ from onesheet import main
 from store import FeatureStore
 from tests.conftest import make_poster, write_catalog
 from tests.images_fixtures import broken_folder
+from tests.test_stream import segments
 
 POSTER = "poster/efficientnet-lite0"
 
@@ -118,7 +119,7 @@ def test_kill_9_halfway_then_rerun_completes_without_redoing(onnx_cache, tmp_pat
     catalog = write_catalog(tmp_path / "c.csv", rows)
     store_path = tmp_path / "s.h5"
     cmd = [sys.executable, "-m", "onesheet", "featurize", str(catalog), "--store", str(store_path), "--no-text",
-           "--quiet", "--commit-every", "32", "--batch-size", "16"]
+           "--quiet", "--commit-every", "32", "--batch-size", "16", "--decode", "process"]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             env=dict(os.environ, ONESHEET_CACHE=onnx_cache))
     seen, deadline = 0, time.time() + 120
@@ -132,6 +133,10 @@ def test_kill_9_halfway_then_rerun_completes_without_redoing(onnx_cache, tmp_pat
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert 96 <= seen < n, "the writer should have been killed halfway"
+    deadline = time.time() + 10   # the resource tracker unlinks the dead run's shared-memory ring
+    while time.time() < deadline and segments(proc.pid):
+        time.sleep(0.1)
+    assert segments(proc.pid) == []
     with FeatureStore.open(store_path) as s:
         assert s.verify() == []
         survived = len(s.feature_ids(POSTER))

@@ -8,7 +8,7 @@ skdata = pytest.importorskip("skimage.data")
 
 from PIL import Image  # noqa: E402
 
-from featurize.images import preprocess  # noqa: E402
+from featurize.images import normalise, preprocess  # noqa: E402
 from featurize.models import SPECS, build_efficientnet_lite0  # noqa: E402
 from featurize.onnx_export import IR_VERSION, OPSET, exported_model  # noqa: E402
 from featurize.posters import PosterEmbedder  # noqa: E402
@@ -16,10 +16,17 @@ from featurize.posters import PosterEmbedder  # noqa: E402
 CAT_CLASSES = {281, 282, 285}  # tabby, tiger cat, Egyptian cat
 
 
+PRE = SPECS["efficientnet-lite0"].preprocessing
+
+
 @pytest.fixture(scope="module")
-def chelsea_batch():
-    pre = SPECS["efficientnet-lite0"].preprocessing
-    return preprocess(Image.fromarray(skdata.chelsea()), pre)[None]
+def chelsea_pixels():
+    return preprocess(Image.fromarray(skdata.chelsea()), PRE)[None]
+
+
+@pytest.fixture(scope="module")
+def chelsea_batch(chelsea_pixels):
+    return normalise(chelsea_pixels, PRE)
 
 
 def test_onnx_matches_torch_and_sees_a_cat(onnx_cache, chelsea_batch):
@@ -49,3 +56,13 @@ def test_random_weights_do_not_see_a_cat(onnx_cache, tmp_path, chelsea_batch):
     logits = PosterEmbedder(path).run_all(chelsea_batch)["logits"]
     pretrained = PosterEmbedder(exported_model("efficientnet-lite0")).run_all(chelsea_batch)["logits"]
     assert not np.allclose(logits, pretrained, atol=1e-2)
+
+
+def test_uint8_graph_gives_the_float_graphs_numbers(onnx_cache, chelsea_pixels, chelsea_batch):
+    path = exported_model("efficientnet-lite0")
+    in_graph = PosterEmbedder(path, preprocessing=PRE)
+    assert in_graph.input_layout == "uint8-nhwc"
+    outputs = in_graph.run_all(chelsea_pixels)
+    reference = PosterEmbedder(path).run_all(chelsea_batch)
+    np.testing.assert_allclose(outputs["embedding"], reference["embedding"], rtol=0, atol=1e-6)
+    assert int(outputs["logits"].argmax()) in CAT_CLASSES

@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from featurize.errors import PosterError
-from featurize.images import load_poster, open_image
+from featurize.images import load_poster, normalise, open_image
 from featurize.models import Preprocessing
 from tests.images_fixtures import broken_folder
 
@@ -20,11 +20,21 @@ def encode(img, fmt, **kw):
     return buf.getvalue()
 
 
-def test_output_shape_range_and_normalisation():
+def test_output_is_uint8_nhwc_and_normalise_gives_the_network_input():
     white = encode(Image.new("RGB", (185, 278), (255, 255, 255)), "JPEG", quality=95)
     x = load_poster(white, PRE)
-    assert x.shape == (3, 224, 224) and x.dtype == np.float32
-    np.testing.assert_allclose(x, (255 - 127) / 128, atol=0.02)
+    assert x.shape == (224, 224, 3) and x.dtype == np.uint8
+    assert abs(int(x.min()) - 255) <= 2
+    net = normalise(x[None], PRE)
+    assert net.shape == (1, 3, 224, 224) and net.dtype == np.float32
+    np.testing.assert_allclose(net, (x.transpose(2, 0, 1)[None].astype(np.float32) - 127) / 128, rtol=1e-6)
+
+
+def test_load_poster_writes_into_a_given_row():
+    red = encode(Image.new("RGB", (90, 120), (200, 30, 30)), "PNG")
+    rows = np.zeros((2, 224, 224, 3), np.uint8)
+    load_poster(red, PRE, out=rows[1])
+    assert (rows[0] == 0).all() and tuple(rows[1, 100, 100]) == (200, 30, 30)
 
 
 @pytest.mark.parametrize("mode", ["L", "CMYK", "P", "RGBA", "LA", "I;16"])
@@ -32,7 +42,7 @@ def test_modes_become_rgb(mode):
     img = Image.new("RGB", (40, 60), (200, 30, 30)).convert(mode)
     fmt = "JPEG" if mode in ("L", "CMYK") else "PNG"
     x = load_poster(encode(img, fmt), PRE)
-    assert x.shape == (3, 224, 224) and np.isfinite(x).all()
+    assert x.shape == (224, 224, 3) and x.dtype == np.uint8
 
 
 def test_transparent_png_is_composited_on_white():
