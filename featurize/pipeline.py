@@ -47,6 +47,7 @@ class FeaturizeOptions:
     precision: str = "fp32"         # "fp16" (for CUDA): kept only within cosine 0.999 of fp32
     commit_every: int = 1024
     id_column: str = None
+    columns: dict = None            # field -> catalog header name (store.columns)
     posters: bool = True
     text: bool = True
 
@@ -170,7 +171,7 @@ def featurize(catalog, store_path, options=None, progress=no_progress) -> Featur
     """Ingest ``catalog`` into ``store_path`` and compute every missing poster and overview feature."""
     opts = options or FeaturizeOptions()
     t0 = time.perf_counter()
-    ingested = ingest(catalog, store_path, id_column=opts.id_column)
+    ingested = ingest(catalog, store_path, id_column=opts.id_column, columns=opts.columns)
     with FeatureStore.open(store_path, "a") as store:
         movies = store.movies()
         kept = {r.id for r in ingested.rows}
