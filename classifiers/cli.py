@@ -1,6 +1,6 @@
 """`onesheet fit` and `onesheet predict`: thin click shells over classifiers' library API."""
 
-import json
+import sys
 
 import click
 from featurize.errors import FeaturizeError
@@ -79,7 +79,7 @@ def predict_cmd(posters, models_dir, overview, year, as_json, catalog, folder, r
         for note in notes:
             click.echo(f"note: {note}", err=True)
         to_stdout = out in (None, "-")
-        target = click.get_text_stream("stdout") if to_stdout else out
+        target = sys.stdout if to_stdout else out
         with progress_bars("movie")("predict", len(rows)) as bar:
             n, errors = predict_rows(predictor, rows, target, id_header, progress=bar)
         click.echo(f"{n} movies predicted into {'standard output' if to_stdout else out}", err=to_stdout)

@@ -47,6 +47,14 @@ def _alone(line):
         return None
 
 
+def _leading_fields(line):
+    """The fields a broken line starts with (enough to name its id), read leniently from its first 4 KiB."""
+    try:
+        return next(csv.reader([line[:4096].rstrip("\r\n")]), [])
+    except csv.Error:
+        return []
+
+
 def _unterminated(text):
     try:
         list(csv.reader([text], strict=True))
@@ -78,14 +86,13 @@ class RecordReader:
                 return
             except csv.Error as exc:
                 swallowed = src.pos - start > 1
-                yield Record(start + 1, [], f"CSV error: {exc}" + (self._resync_note(start) if swallowed else ""))
+                yield Record(start + 1, _leading_fields(self.lines[start]), f"CSV error: {exc}" + (self._resync_note(start) if swallowed else ""))
                 if swallowed:
                     src.pos, reader = start + 1, csv.reader(src)
                 continue
             problem = self._swallowed(start, src.pos, values)
             if problem:
-                first = _alone(self.lines[start].rstrip("\r\n") + '"') or []
-                yield Record(start + 1, first, problem)
+                yield Record(start + 1, _leading_fields(self.lines[start]), problem)
                 src.pos, reader = start + 1, csv.reader(src)
                 continue
             yield Record(start + 1, values)
