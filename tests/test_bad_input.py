@@ -1,5 +1,7 @@
 """The bad-input corpus against catalog reading, ingest, featurize and folder listing (no model needed)."""
 
+from pathlib import Path
+
 import pytest
 from click.testing import CliRunner
 
@@ -153,3 +155,28 @@ def test_folder_ids_are_unique_and_every_file_gets_a_row(corpus):
     assert len(notes) == 1 and "1 subfolder(s) not searched (sub)" in notes[0] and "--recursive" in notes[0]
     _, rows, notes = folder_rows(corpus["folder"], None, recursive=True)
     assert {"sub/inner", "sub/img"} <= {r.id for r in rows} and not notes and len(rows) == 12
+
+
+def test_every_command_that_reads_a_catalog_takes_the_column_options(corpus, tmp_path, monkeypatch):
+    for command in ("ingest", "featurize", "predict", "explore", "run"):
+        help_text = run(command, "--help").output
+        assert "--columns" in help_text and "--id-column" in help_text, command
+    seen = {}
+
+    def fake_run_job(catalog, out_dir, featurize_options=None, progress=None, **kw):
+        seen["options"] = featurize_options
+        raise CatalogError("stop here")
+    monkeypatch.setattr("classifiers.experiment.job.run_job", fake_run_job)
+    r = run("run", corpus["foreign_header"], "--out", tmp_path, "--id-column", "ID", "--columns", "overview=Plot")
+    assert r.exit_code == 1 and "stop here" in r.output
+    assert seen["options"].id_column == "ID" and seen["options"].columns == {"overview": "Plot"}
+    main_sh = (Path(__file__).resolve().parents[1] / "scripts" / "main.sh").read_text()
+    assert 'onesheet run "$CATALOG" --out "${ONESHEET_OUT:-out}" "$@"' in main_sh
+
+
+def test_explore_reads_a_catalog_through_a_mapping(corpus, tmp_path):
+    r = run("explore", corpus["unmappable_header"], "--out", tmp_path / "x", "--per-group", "2",
+            "--columns", "overview=Story,poster=Picture File")
+    assert r.exit_code == 0, r.output
+    r = run("explore", corpus["unmappable_header"], "--out", tmp_path / "y")
+    assert r.exit_code == 1 and "no poster and no overview column" in r.output
