@@ -20,6 +20,7 @@ import io
 import json
 import math
 import re
+import sys
 import threading
 import time
 from collections import deque
@@ -52,7 +53,7 @@ class Fault:
 
 
 def movie_ids(year, n):
-    return [year * 10000 + i for i in range(n)]
+    return [year * 100_000 + i for i in range(n)]
 
 
 @functools.lru_cache(maxsize=None)
@@ -61,8 +62,8 @@ def _year_movies(year, n):
 
 
 def fake_movie(movie_id):
-    """Deterministic fields of movie ``movie_id`` (year * 10000 + rank)."""
-    year, rank = divmod(movie_id, 10000)
+    """Deterministic fields of movie ``movie_id`` (year * 100000 + rank)."""
+    year, rank = divmod(movie_id, 100_000)
     rng = np.random.default_rng(movie_id)
     day = dt_day(year, rank)
     gids = sorted(GENRES)
@@ -95,8 +96,9 @@ class FakeTmdb:
         self.gone = set()                      # movie ids whose details answer 404
         self.log = []                          # (arrival time.monotonic(), path, status)
         self._faults = []                      # [(compiled regex, deque of Fault)]
+        self._matches = {}                     # discover query -> sorted matching movies
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self._server = _QuietServer(("127.0.0.1", 0), _handler(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
@@ -144,24 +146,28 @@ class FakeTmdb:
         year = query.get("primary_release_year")
         years = range(int(year), int(year) + 1) if year else range(int(lo[:4]), int(hi[:4]) + 1)
         min_votes = int(query.get("vote_count.gte") or 0)
-        movies = [dict(m) for y in years
-                  for m in _year_movies(y, self.movies_per_year.get(y, self.default_per_year))]
-        movies = [m for m in movies if (not lo or m["release_date"] >= lo) and (not hi or m["release_date"] <= hi)
-                  and m["vote_count"] >= min_votes]
-        movies.sort(key=lambda m: (-m["vote_count"], m["id"]))
-        for m in movies:
-            if m["id"] in self.no_poster:
-                m["poster_path"] = None
+        key = (tuple((y, self.movies_per_year.get(y, self.default_per_year)) for y in years), lo, hi, min_votes)
+        movies = self._matches.get(key)
+        if movies is None:
+            movies = [m for y, n in key[0] for m in _year_movies(y, n)
+                      if (not lo or m["release_date"] >= lo) and (not hi or m["release_date"] <= hi)
+                      and m["vote_count"] >= min_votes]
+            movies.sort(key=lambda m: (-m["vote_count"], m["id"]))
+            self._matches[key] = movies
         page = int(query.get("page") or 1)
         if page < 1 or page > self.max_pages:
             return 400, {"success": False, "status_code": 22,
                          "status_message": f"Invalid page: Pages start at 1 and max at {self.max_pages}."}
         pages = math.ceil(len(movies) / PAGE_SIZE)
-        return 200, {"page": page, "results": movies[(page - 1) * PAGE_SIZE: page * PAGE_SIZE],
+        results = [dict(m) for m in movies[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]]
+        for m in results:
+            if m["id"] in self.no_poster:
+                m["poster_path"] = None
+        return 200, {"page": page, "results": results,
                      "total_pages": pages, "total_results": len(movies)}
 
     def details(self, movie_id):
-        year, rank = divmod(movie_id, 10000)
+        year, rank = divmod(movie_id, 100_000)
         if movie_id in self.gone or rank >= self.movies_per_year.get(year, self.default_per_year):
             return 404, {"success": False, "status_code": 34, "status_message": "The resource you requested "
                                                                                 "could not be found."}
@@ -173,9 +179,17 @@ class FakeTmdb:
         return 200, m
 
 
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        """A client that timed out and hung up is expected here; anything else is printed."""
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            super().handle_error(request, client_address)
+
+
 def _handler(fake):
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True     # headers and body go out as two writes: no 40 ms delayed-ACK stalls
 
         def log_message(self, *args):
             pass

@@ -192,6 +192,7 @@ class _Run:
             self.summary.seconds = time.monotonic() - started
             self.summary.requests = self.client.stats.to_dict()
             self.summary.movies = len(self.manifest.movies)
+            self.summary.years_complete.sort()
             if not self.summary.interrupted:
                 record["finished_at"] = now()
             record["summary"] = self.summary.to_dict()
