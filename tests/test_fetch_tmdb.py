@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+import zlib
 from pathlib import Path
 
 import pytest
@@ -274,6 +275,41 @@ def test_stale_temporaries_of_a_killed_run_are_removed(fake, tmp_path):
     assert temp_files(out) == []
 
 
+class FakeClock:
+    def __init__(self):
+        self.t = 0.0
+
+    def __call__(self):
+        return self.t
+
+    def sleep(self, seconds):
+        self.t += seconds
+
+
+def test_token_bucket_spaces_requests_and_pauses_for_everyone():
+    from featurize.tmdb.ratelimit import TokenBucket
+    clock = FakeClock()
+    bucket = TokenBucket(10, burst=2, clock=clock, sleep=clock.sleep)
+    stamps = []
+    for _ in range(12):
+        bucket.acquire()
+        stamps.append(clock.t)
+    assert stamps[:2] == [0.0, 0.0] and stamps[-1] == pytest.approx(1.0)      # burst 2, then 10 per second
+    assert all(b - a == pytest.approx(0.1) for a, b in zip(stamps[2:], stamps[3:]))
+    bucket.pause(3)
+    bucket.acquire()
+    assert clock.t == pytest.approx(4.1)                # after the pause the bucket starts empty
+
+
+def test_retry_after_reads_seconds_and_http_dates():
+    from email.utils import formatdate
+
+    from featurize.tmdb.client import retry_after_seconds
+    assert retry_after_seconds("2") == 2.0 and retry_after_seconds(None) == 1.0 and retry_after_seconds("x") == 1.0
+    assert retry_after_seconds(formatdate(1000 + 5, usegmt=True), now=1000) == pytest.approx(5, abs=1)
+    assert retry_after_seconds("99999") == 120.0
+
+
 def test_bad_years_and_sizes_are_clear_errors(tmp_path):
     r = CliRunner().invoke(main, ["fetch-tmdb", "--out", str(tmp_path), "--years", "1969-1930"],
                            env={"TMDB_API_KEY": KEY})
@@ -282,3 +318,27 @@ def test_bad_years_and_sizes_are_clear_errors(tmp_path):
     assert parse_years("1950s, 1931-1932,1931") == [1931, 1932] + list(range(1950, 1960))
     with pytest.raises(YearsError):
         parse_years("1955s")
+
+
+def test_fetched_1950s_catalog_featurizes_and_fits_unchanged(fake, tmp_path, onnx_cache):
+    """The issue's "done when": fetch-tmdb --years 1950-1959 -> featurize -> fit, as a new user would."""
+    fake.bad_posters[195300004] = "html"
+    env = {"TMDB_API_KEY": KEY, "TMDB_TOKEN": "", "TMDB_API_URL": fake.api_url, "TMDB_IMAGE_URL": fake.image_url}
+    out = tmp_path / "vintage"
+    r = CliRunner().invoke(main, ["fetch-tmdb", "--out", str(out), "--years", "1950-1959", "--per-year", "16",
+                                  "--rate", "500", "--quiet"], env=env)
+    assert r.exit_code == 0, r.output
+    assert "160 movies (160 new)" in r.output and "not_an_image 1" in r.output
+    vectors = tmp_path / "vectors.txt"
+    words = sorted({w for row in rows_of(out) for w in row["overview"].split()})
+    vectors.write_text("".join(f"{w} " + " ".join(f"{(zlib.crc32(w.encode()) >> i) % 97 / 97:.3f}" for i in range(8)) + "\n"
+                               for w in words))
+    store = tmp_path / "s.h5"
+    r = CliRunner().invoke(main, ["featurize", str(out / "movies.csv"), "--store", str(store), "--word-vectors",
+                                  str(vectors), "--quiet"])
+    assert r.exit_code == 0, r.output
+    assert "159 embedded" in r.output and "missing 1" in r.output      # the HTML "poster" was never saved
+    r = CliRunner().invoke(main, ["fit", str(store), "--models", str(tmp_path / "models"), "--head", "svm",
+                                  "--features", "poster/efficientnet-lite0+overview/tfidf", "--min-movies", "1000"])
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "models" / "manifest.json").exists()

@@ -9,6 +9,8 @@ bursting straight back into the limit.
 import threading
 import time
 
+_EPS = 1e-9                          # float slack: a wait shorter than this is no wait
+
 
 class TokenBucket:
     def __init__(self, rate: float, burst: float = None, clock=time.monotonic, sleep=time.sleep):
@@ -32,12 +34,12 @@ class TokenBucket:
         while True:
             with self._lock:
                 now = self._clock()
-                if now < self._paused_until:
+                if now < self._paused_until - _EPS:
                     wait = self._paused_until - now
                 else:
                     self._refill(now)
-                    if self._tokens >= 1.0:
-                        self._tokens -= 1.0
+                    if self._tokens >= 1.0 - _EPS:
+                        self._tokens = max(0.0, self._tokens - 1.0)
                         return
                     wait = (1.0 - self._tokens) / self.rate
                 self.waited += wait
