@@ -342,3 +342,13 @@ def test_fetched_1950s_catalog_featurizes_and_fits_unchanged(fake, tmp_path, onn
                                   "--features", "poster/efficientnet-lite0+overview/tfidf", "--min-movies", "1000"])
     assert r.exit_code == 0, r.output
     assert (tmp_path / "models" / "manifest.json").exists()
+
+
+def test_fetch_tmdb_command_stays_light():
+    code = ("import sys; from onesheet import main; from click.testing import CliRunner; "
+            "CliRunner().invoke(main, ['fetch-tmdb', '--help']); "
+            "bad = [m for m in ('torch', 'onnxruntime', 'sklearn', 'faiss') if m in sys.modules]; print(bad); "
+            "sys.exit(1 if bad else 0)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                       env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert r.returncode == 0, r.stdout + r.stderr

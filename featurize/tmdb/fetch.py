@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from store import atomic
 
 from ..errors import PosterError
+from ..progress import no_progress
 from .catalog import CATALOG, write_catalog
 from .client import TmdbClient
 from .credentials import load_credentials
@@ -115,18 +116,6 @@ class FetchSummary:
                 "years_incomplete": {str(k): v for k, v in self.years_incomplete.items()},
                 "years_truncated": self.years_truncated, "seconds": round(self.seconds, 1),
                 "interrupted": self.interrupted}
-
-
-class _NullProgress:
-    def update(self, n=1):
-        pass
-
-    def close(self):
-        pass
-
-
-def no_progress(desc, total):
-    return _NullProgress()
 
 
 @dataclass
