@@ -95,6 +95,7 @@ class FakeTmdb:
         self.bad_posters = {}                  # movie id -> "truncated" | "html" | "missing"
         self.gone = set()                      # movie ids whose details answer 404
         self.log = []                          # (arrival time.monotonic(), path, status)
+        self.queries = []                      # (path, query dict), in the same order
         self._faults = []                      # [(compiled regex, deque of Fault)]
         self._matches = {}                     # discover query -> sorted matching movies
         self._lock = threading.Lock()
@@ -129,9 +130,10 @@ class FakeTmdb:
                     return queue.popleft()
         return None
 
-    def record(self, path, status, when):
+    def record(self, path, query, status, when):
         with self._lock:
             self.log.append((when, path, status))
+            self.queries.append((path, query))
 
     def requests_to(self, regex):
         with self._lock:
@@ -212,7 +214,7 @@ def _handler(fake):
             path = url.path
             query = {k: v[-1] for k, v in parse_qs(url.query).items()}
             status = self._answer(path, query)
-            fake.record(path, status, when)
+            fake.record(path, query, status, when)
 
         def _answer(self, path, query):
             fault = fake.take_fault(path)

@@ -90,8 +90,9 @@ def test_rerun_fetches_nothing_and_wider_years_only_the_new_ones(fake, tmp_path)
     n = len(fake.log)
     wider = fetch_tmdb(out, options(fake, [1950, 1951]), credentials=API_KEY)
     assert wider.new == 10 and wider.movies == 20
-    discovered = [dict(q.split("=") for q in [])] and fake.requests_to(r"^/3/discover")[-1]
-    assert discovered and all(hits == 1 for hits in poster_hits(fake).values())
+    discovered = [q["primary_release_date.gte"] for p, q in fake.queries[n:] if p == "/3/discover/movie"]
+    assert discovered and all(day.startswith("1951") for day in discovered)     # 1950 is done: not asked again
+    assert all(hits == 1 for hits in poster_hits(fake).values())
     more = fetch_tmdb(out, options(fake, [1950, 1951], per_year=15), credentials=API_KEY)
     assert more.new == 10 and more.movies == 30 and len(poster_hits(fake)) == 30
     assert all(hits == 1 for hits in poster_hits(fake).values())
@@ -254,9 +255,11 @@ def test_kill_9_mid_run_then_rerun_finishes_without_refetching(fake, tmp_path):
     saved_before = {p.name for p in (out / "posters").glob("*.jpg")}
     assert 50 <= len(saved_before) < 120
     requests_before = len(fake.log)
+    recorded = len(json.loads((out / "fetch.json").read_text())["movies"]) if (out / "fetch.json").exists() else 0
     s = fetch_tmdb(out, options(fake, [1950, 1951, 1952], per_year=40), credentials=API_KEY)
     assert s.movies == 120 and s.years_complete == [1950, 1951, 1952] and not s.poster_problems
-    assert s.posters_already >= 0 and s.posters_downloaded + s.posters_already + len(saved_before) >= 120
+    assert s.new == 120 - recorded == s.posters_downloaded + s.posters_already    # checkpointed movies not redone
+    assert s.posters_already == len(saved_before) - recorded      # on disk but not yet checkpointed: kept as they are
     rows = rows_of(out)
     assert len(rows) == 120 and len({row["id"] for row in rows}) == 120
     assert all((out / row["poster"]).is_file() for row in rows)

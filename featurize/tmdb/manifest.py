@@ -45,9 +45,6 @@ class FetchManifest:
         done = entry.get("target")
         return done is None or (target is not None and target <= done)
 
-    def movies_of(self, year) -> int:
-        return sum(1 for m in self.movies.values() if m.year == year)
-
     def to_dict(self) -> dict:
         return {"format": FORMAT, "format_version": FORMAT_VERSION, "written_by": f"onesheet {PACKAGE_VERSION}",
                 "attribution": ATTRIBUTION, "terms": TERMS, "api_url": self.api_url, "image_url": self.image_url,

@@ -23,7 +23,6 @@ class TokenBucket:
         self._tokens = self.burst
         self._stamp = clock()
         self._paused_until = 0.0
-        self.waited = 0.0                    # seconds spent waiting for tokens or pauses, all threads
 
     def _refill(self, now):
         self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
@@ -42,7 +41,6 @@ class TokenBucket:
                         self._tokens = max(0.0, self._tokens - 1.0)
                         return
                     wait = (1.0 - self._tokens) / self.rate
-                self.waited += wait
             self._sleep(wait)
 
     def pause(self, seconds: float) -> None:
