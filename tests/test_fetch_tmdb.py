@@ -321,6 +321,9 @@ def test_bad_years_and_sizes_are_clear_errors(tmp_path):
     assert parse_years("1950s, 1931-1932,1931") == [1931, 1932] + list(range(1950, 1960))
     with pytest.raises(YearsError):
         parse_years("1955s")
+    from featurize.tmdb import FetchOptionsError
+    with pytest.raises(FetchOptionsError, match="poster size"):
+        fetch_tmdb(tmp_path / "x", FetchOptions(years=[1950], poster_size="w1000"), credentials=API_KEY)
 
 
 def test_fetched_1950s_catalog_featurizes_and_fits_unchanged(fake, tmp_path, onnx_cache):

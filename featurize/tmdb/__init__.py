@@ -6,8 +6,8 @@ Small modules, one job each: ``credentials`` (env or file, never printed), ``rat
 ``manifest`` (fetch.json), ``catalog`` (movies.csv), ``fetch`` (the resumable run), ``cli``.
 """
 
-from .errors import CredentialsError, FetchDirError, TmdbAuthError, TmdbError, TmdbRequestError
+from .errors import CredentialsError, FetchDirError, FetchOptionsError, TmdbAuthError, TmdbError, TmdbRequestError
 from .fetch import DEFAULT_API_URL, DEFAULT_IMAGE_URL, FetchOptions, FetchSummary, fetch_tmdb
 
 __all__ = ["fetch_tmdb", "FetchOptions", "FetchSummary", "DEFAULT_API_URL", "DEFAULT_IMAGE_URL", "TmdbError",
-           "CredentialsError", "FetchDirError", "TmdbAuthError", "TmdbRequestError"]
+           "CredentialsError", "FetchDirError", "FetchOptionsError", "TmdbAuthError", "TmdbRequestError"]

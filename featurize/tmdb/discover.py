@@ -12,13 +12,13 @@ from dataclasses import dataclass
 
 from store.schema import MAX_YEAR, MIN_YEAR
 
-from .errors import TmdbRequestError
+from .errors import FetchOptionsError, TmdbRequestError
 
 MAX_PAGES = 500
 SORT_BY = "vote_count.desc"          # the best-known movies of a year first: what a dealer sells
 
 
-class YearsError(ValueError):
+class YearsError(FetchOptionsError):
     """A --years value that cannot be read."""
 
 

@@ -11,6 +11,10 @@ class CredentialsError(TmdbError):
     """No TMDb API key or read-access token was found, or the credentials file cannot be read."""
 
 
+class FetchOptionsError(TmdbError, ValueError):
+    """An option that cannot work (years that cannot be read, an unknown poster size, a rate of 0)."""
+
+
 class TmdbAuthError(TmdbError):
     """TMDb refused the credentials (HTTP 401): the whole run stops, nothing already fetched is lost."""
 

@@ -25,7 +25,7 @@ from .catalog import CATALOG, write_catalog
 from .client import TmdbClient
 from .credentials import load_credentials
 from .discover import SORT_BY, DiscoverQuery, iter_rows, plan_year
-from .errors import TmdbNotFoundError, TmdbRequestError
+from .errors import FetchOptionsError, TmdbNotFoundError, TmdbRequestError
 from .genres import genre_names as fetch_genre_names
 from .manifest import FetchManifest, load_manifest, manifest_path, save_manifest
 from .movies import BadRow, apply_details, movie_from_discover
@@ -70,11 +70,11 @@ class FetchOptions:
 
     def check(self):
         if not self.years:
-            raise ValueError("no years to fetch")
+            raise FetchOptionsError("no years to fetch")
         if self.poster_size not in POSTER_SIZES:
-            raise ValueError(f"poster size {self.poster_size!r} is not one of {', '.join(POSTER_SIZES)}")
+            raise FetchOptionsError(f"poster size {self.poster_size!r} is not one of {', '.join(POSTER_SIZES)}")
         if self.per_year is not None and self.per_year < 1 or self.concurrency < 1 or self.rate <= 0:
-            raise ValueError("--per-year and --concurrency must be at least 1 and --rate positive")
+            raise FetchOptionsError("--per-year and --concurrency must be at least 1 and --rate positive")
 
 
 @dataclass

@@ -78,8 +78,8 @@ def load_manifest(out_dir, query: dict):
                             f"{FORMAT_VERSION}: use the onesheet that wrote it ({data.get('written_by')}) "
                             f"or fetch into another --out")
     if data.get("query") != query:
-        diff = ", ".join(f"{k}: {data['query'].get(k)!r} there, {v!r} now" for k, v in query.items()
-                         if data["query"].get(k) != v)
+        there = data.get("query") or {}
+        diff = ", ".join(f"{k}: {there.get(k)!r} there, {v!r} now" for k, v in query.items() if there.get(k) != v)
         raise FetchDirError(f"{out_dir} was fetched with other settings ({diff}); re-run with the same settings "
                             f"or choose another --out")
     return FetchManifest(query=data["query"], api_url=data.get("api_url", ""), image_url=data.get("image_url", ""),
