@@ -358,3 +358,18 @@ def test_fetch_tmdb_command_stays_light():
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
                        env=dict(os.environ, PYTHONPATH=str(ROOT)))
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_a_second_fetch_into_the_same_folder_is_refused_while_one_runs(fake, tmp_path):
+    from store.atomic import WriterLock
+    from store.errors import StoreLockedError
+    out = tmp_path / "cat"
+    out.mkdir()
+    held = WriterLock(str(out / "fetch.json"))
+    held.acquire()
+    try:
+        with pytest.raises(StoreLockedError, match="another process"):
+            fetch_tmdb(out, options(fake), credentials=API_KEY)
+    finally:
+        held.release()
+    assert fetch_tmdb(out, options(fake, per_year=2), credentials=API_KEY).movies == 2
