@@ -373,3 +373,14 @@ def test_a_second_fetch_into_the_same_folder_is_refused_while_one_runs(fake, tmp
     finally:
         held.release()
     assert fetch_tmdb(out, options(fake, per_year=2), credentials=API_KEY).movies == 2
+
+
+def test_an_oversized_answer_is_not_read_past_the_limit(fake, monkeypatch):
+    from featurize.tmdb import client as client_module
+    from featurize.tmdb.errors import TmdbRequestError
+    monkeypatch.setattr(client_module, "MAX_BODY", 100)            # the fake's JPEGs are ~2 KB
+    limiter = client_module.TokenBucket(1000, 10)
+    with client_module.TmdbClient(API_KEY, fake.api_url, fake.image_url, limiter) as client:
+        with pytest.raises(TmdbRequestError) as exc:
+            client.get_image("w185", "/p195000001.jpg")
+        assert exc.value.kind == "too_large" and client.stats.to_dict()["failures"] == {"too_large": 1}

@@ -5,7 +5,9 @@
 * 5xx, timeouts, dropped connections and unparsable JSON: exponential backoff with full
   jitter (``backoff * 2**attempt``, capped), then retry;
 * at most ``max_retries`` retries, then ``TmdbRequestError``; 404 is ``TmdbNotFoundError``
-  at once; 401 is ``TmdbAuthError`` (the run cannot go on).
+  at once; 401 is ``TmdbAuthError`` (the run cannot go on);
+* a body is read as a stream and dropped past ``MAX_BODY`` (``too_large``), so a bogus
+  multi-gigabyte "poster" never fills memory.
 
 Messages name the path, never the full URL, and pass through ``Credentials.redact``.
 """
@@ -26,6 +28,7 @@ from .ratelimit import TokenBucket
 
 MAX_BACKOFF = 30.0
 MAX_RETRY_AFTER = 120.0
+MAX_BODY = 50 * 1024 * 1024          # featurize's own limit on a poster file; JSON pages are far smaller
 
 
 def retry_after_seconds(value, now=None) -> float:
@@ -99,13 +102,12 @@ class TmdbClient:
     def get_json(self, path: str, **params) -> dict:
         """GET ``api_url + path`` with the credentials; the decoded JSON object."""
         params = {k: v for k, v in params.items() if v is not None}
-        response = self._get(self._api, self.api_url + path, path, {**params, **self.credentials.params()}, True)
-        return response.json()
+        return self._get(self._api, self.api_url + path, path, {**params, **self.credentials.params()}, True)
 
     def get_image(self, size: str, poster_path: str) -> bytes:
         """The image CDN's bytes for ``poster_path`` at ``size`` (no credentials are sent there)."""
         path = f"/{size}/{poster_path.lstrip('/')}"
-        return self._get(self._cdn, self.image_url + path, path, {}, False).content
+        return self._get(self._cdn, self.image_url + path, path, {}, False)
 
     def _backoff(self, attempt):
         return self._rng.uniform(0, min(MAX_BACKOFF, self.backoff * 2 ** attempt))
@@ -118,13 +120,12 @@ class TmdbClient:
             self.stats.count("requests")
             cause, wait = None, None
             try:
-                response = http.get(url, params=params)
+                status, headers, body = _fetch(http, url, params)
             except httpx.TimeoutException:
                 cause, detail = "timeout", f"{path}: no answer within the timeout"
             except httpx.TransportError as exc:
                 cause, detail = "connection", f"{path}: {type(exc).__name__}: {redact(exc)}"
             else:
-                status = response.status_code
                 if status == 401:
                     raise TmdbAuthError(f"TMDb refused the credentials from {self.credentials.source} (HTTP 401 on "
                                         f"{path}): check the key or token at https://www.themoviedb.org/settings/api")
@@ -133,17 +134,20 @@ class TmdbClient:
                     raise TmdbNotFoundError("http_404", f"{path}: not found")
                 if status == 429:
                     cause, detail = "http_429", f"{path}: rate limited"
-                    wait = retry_after_seconds(response.headers.get("Retry-After"))
+                    wait = retry_after_seconds(headers.get("Retry-After"))
                     self.limiter.pause(wait)
                 elif status >= 500:
                     cause, detail = f"http_{status}", f"{path}: server error {status}"
-                elif status >= 400:
-                    self.stats.count("failures", f"http_{status}")
-                    raise TmdbRequestError(f"http_{status}", redact(f"{path}: {_tmdb_message(response)}"))
-                elif want_json and not _is_json_object(response):
+                elif status >= 400 or body is None:
+                    kind = "too_large" if body is None else f"http_{status}"
+                    self.stats.count("failures", kind)
+                    raise TmdbRequestError(kind, redact(f"{path}: {_tmdb_message(status, body)}"))
+                elif not want_json:
+                    return body
+                elif (document := _json_object(body)) is None:
                     cause, detail = "bad_json", f"{path}: the answer is not a JSON object"
                 else:
-                    return response
+                    return document
             if attempt >= self.max_retries:
                 self.stats.count("failures", cause)
                 raise TmdbRequestError(cause, f"{detail} (gave up after {attempt + 1} attempts)")
@@ -153,17 +157,31 @@ class TmdbClient:
             attempt += 1
 
 
-def _is_json_object(response) -> bool:
+def _fetch(http, url, params):
+    """(status, headers, body); body None when it is over MAX_BODY (read no further than that)."""
+    with http.stream("GET", url, params=params) as response:
+        if int(response.headers.get("Content-Length") or 0) > MAX_BODY:
+            return response.status_code, response.headers, None
+        chunks, size = [], 0
+        for chunk in response.iter_bytes():
+            size += len(chunk)
+            if size > MAX_BODY:
+                return response.status_code, response.headers, None
+            chunks.append(chunk)
+        return response.status_code, response.headers, b"".join(chunks)
+
+
+def _json_object(body):
     try:
-        return isinstance(response.json(), dict)
-    except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
-        return False
+        document = json.loads(body)
+    except (UnicodeDecodeError, ValueError):
+        return None
+    return document if isinstance(document, dict) else None
 
 
-def _tmdb_message(response) -> str:
+def _tmdb_message(status, body) -> str:
     """TMDb's own ``status_message`` when the error body has one."""
-    try:
-        body = response.json()
-        return f"HTTP {response.status_code}: {body.get('status_message') or body}"[:300]
-    except (ValueError, AttributeError):
-        return f"HTTP {response.status_code}"
+    if body is None:
+        return f"HTTP {status}, answer over {MAX_BODY // 2**20} MiB: not read"
+    document = _json_object(body) or {}
+    return f"HTTP {status}: {document.get('status_message') or body[:200].decode('utf-8', 'replace')}"[:300]
