@@ -148,3 +148,22 @@ def test_ctrl_c_during_featurize_leaves_no_shared_memory_or_workers(onnx_cache, 
     out, _ = proc.communicate(timeout=60)
     assert proc.returncode != 0 and b"Traceback" not in out.replace(b"KeyboardInterrupt", b""), out.decode()[-2000:]
     assert segments(proc.pid) == [] and gone(started)
+
+
+def test_decode_workers_start_without_the_store_packages_heavy_imports():
+    """A worker needs store.errors, not the store package's h5py and scipy (most of its start-up time)."""
+    from featurize import stream
+    job_r, job_w = os.pipe()
+    ans_r, ans_w = os.pipe()
+    os.close(job_w)                      # the worker reads EOF at once and main() returns
+    probe = "\nprint(sorted(m for m in ('h5py', 'scipy', 'store.h5') if m in sys.modules))\n"
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (stream._PACKAGE_ROOT, os.environ.get("PYTHONPATH"))
+                                                      if p))
+    try:
+        out = subprocess.run([sys.executable, "-c", stream.WORKER_BOOT + probe, str(job_r), str(ans_w), "0"],
+                             pass_fds=(job_r, ans_w), capture_output=True, text=True, env=env, timeout=60)
+    finally:
+        for fd in (job_r, ans_r, ans_w):
+            os.close(fd)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
