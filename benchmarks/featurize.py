@@ -36,7 +36,7 @@ from featurize import defaults, gpu_decode  # noqa: E402
 from featurize.encoders import poster_encoder  # noqa: E402
 from featurize.feeding import HostFeeder  # noqa: E402
 from featurize.images import load_poster, normalise  # noqa: E402
-from featurize.posters import PosterEmbedder  # noqa: E402
+from featurize.posters import PosterEmbedder, cosines  # noqa: E402
 from featurize.stream import poster_batches  # noqa: E402
 
 DEFAULT_CATALOG = os.path.join(os.path.dirname(ROOT), "shared", "data", "tmdb-posters", "movies.csv")
@@ -103,6 +103,31 @@ def torch_eager(batches, pre, device, limit=4):
         if device == "cuda":
             torch.cuda.synchronize()
     return sum(len(t) for t in x) / (time.perf_counter() - t0)
+
+
+def cuda_agreement(enc, embedder, cpu, pixels, paths, batch, workers, alone):
+    """CUDA only: host numpy feeding, fp16 speed, and how close CUDA / fp16 / nvJPEG embeddings are."""
+    pre = enc.preprocessing
+    host = PosterEmbedder(enc.onnx_path, device="cuda", preprocessing=pre)
+    host.feeder = HostFeeder(host.session, host.input_name, host.output_name)
+    fp16 = PosterEmbedder(enc.onnx_path, device="cuda", preprocessing=pre, precision="fp16")
+    rates = {"ONNX model alone, uint8, host numpy in and out (session.run)": model_alone(host, pixels),
+             "ONNX model alone, fp16 graph, IO binding": model_alone(fp16, pixels)}
+    for key, rate in rates.items():
+        print(row(key, f"{rate:,.0f}", f"{rate / alone:.2f}x", "", widths=WIDE))
+    ref = np.concatenate([embedder.embed(b) for b in pixels])
+    every = list(range(len(ref)))
+    pairs = {"CUDA fp32 vs CPU provider fp32": (np.concatenate([cpu.embed(b) for b in pixels]), every),
+             "CUDA fp16 vs CUDA fp32": (np.concatenate([fp16.embed(b) for b in pixels]), every)}
+    if gpu_decode.available():
+        got = {}
+        for ids, b, _ in gpu_decode.gpu_batches(list(enumerate(paths)), pre, batch, workers):
+            got.update(zip(ids, embedder.embed(b)))
+        pairs["--decode gpu (nvJPEG) vs Pillow decode, CUDA fp32"] = (np.stack(list(got.values())), list(got))
+    print("cosine to the reference (CUDA fp32, Pillow decode), real posters: min / median / posters")
+    for key, (emb, rows) in pairs.items():
+        c = cosines(emb, ref[rows])
+        print(row(key, f"{c.min():.6f}", f"{np.median(c):.6f}", f"{len(rows):,}", widths=WIDE))
 
 
 def text_rates(catalog, folder):
@@ -195,6 +220,7 @@ def main():
             print(row("CPU provider alone, batch 32 / end to end on CPU",
                       f"{model_alone(cpu, small):,.0f} / {end_to_end(sub, tmp, 'cpu', device='cpu'):,.0f}", "", "",
                       widths=WIDE))
+            cuda_agreement(enc, embedder, cpu, pixels, paths, batch, workers, alone)
         for key, values in rates.items():
             print(f"    per round, {key}: {[round(r) for r in values]}")
         print(f"    load average after {os.getloadavg()[0]:.2f}")
