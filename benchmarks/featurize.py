@@ -1,7 +1,7 @@
 """featurize throughput on the real catalog, measured side by side in one run, for the device found.
 
     python benchmarks/featurize.py [--catalog ../shared/data/tmdb-posters/movies.csv] [--posters 1024]
-                                   [--device auto|cpu|cuda] [--rounds 3] [--skip-full]
+                                   [--device auto|cpu|cuda] [--rounds 3] [--repeat 1] [--skip-full]
 
 (a) decode alone: posters/s by number of decode workers, threads vs processes (uint8 output,
     start-up included);
@@ -38,25 +38,29 @@ from featurize.feeding import HostFeeder  # noqa: E402
 from featurize.images import load_poster, normalise  # noqa: E402
 from featurize.posters import PosterEmbedder, cosines  # noqa: E402
 from featurize.stream import poster_batches  # noqa: E402
+from store.catalog import ID_COLUMNS  # noqa: E402
 
 DEFAULT_CATALOG = os.path.join(os.path.dirname(ROOT), "shared", "data", "tmdb-posters", "movies.csv")
 WIDE = (44, 12, 12, 10)
 
 
-def subset_catalog(catalog, n, folder):
-    """The first n rows of the catalog, with poster paths made absolute."""
+def subset_catalog(catalog, n, folder, repeat=1):
+    """The first n rows of the catalog, with poster paths made absolute; ``repeat`` > 1 appends
+    copies of them under new ids (fixed start-up costs weigh less in a longer run)."""
     base = os.path.dirname(os.path.abspath(catalog))
-    out = os.path.join(folder, f"first{n}.csv")
-    with open(catalog, newline="", encoding="utf-8") as f, open(out, "w", newline="", encoding="utf-8") as g:
-        reader, writer = csv.DictReader(f), None
-        for i, rec in enumerate(reader):
-            if i >= n:
-                break
-            rec["poster"] = os.path.join(base, rec["poster"])
-            if writer is None:
-                writer = csv.DictWriter(g, fieldnames=reader.fieldnames)
-                writer.writeheader()
-            writer.writerow(rec)
+    out = os.path.join(folder, f"first{n}x{repeat}.csv")
+    with open(catalog, newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        rows = [rec for _, rec in zip(range(n), reader)]
+        fields = reader.fieldnames
+    key = next((c for c in ID_COLUMNS if c in fields), fields[0])
+    with open(out, "w", newline="", encoding="utf-8") as g:
+        writer = csv.DictWriter(g, fieldnames=fields)
+        writer.writeheader()
+        for k in range(repeat):
+            for rec in rows:
+                writer.writerow(dict(rec, poster=os.path.join(base, rec["poster"]),
+                                     **({key: f"{rec[key]}-{k}"} if k else {})))
     return out
 
 
@@ -154,6 +158,7 @@ def main():
     ap.add_argument("--posters", type=int, default=1024, help="posters for the side-by-side rates")
     ap.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     ap.add_argument("--rounds", type=int, default=3, help="interleaved model-alone / end-to-end rounds")
+    ap.add_argument("--repeat", type=int, default=1, help="end to end on the posters repeated this many times")
     ap.add_argument("--skip-full", action="store_true", help="skip (d) and (e), the text and full-run timings")
     args = ap.parse_args()
     with open(args.catalog, newline="", encoding="utf-8") as f:
@@ -181,7 +186,7 @@ def main():
 
     pixels = [np.stack([load_poster(p, pre) for p in paths[i:i + batch]]) for i in range(0, len(paths), batch)]
     with tempfile.TemporaryDirectory() as tmp:
-        sub = subset_catalog(args.catalog, args.posters, tmp)
+        sub = subset_catalog(args.catalog, args.posters, tmp, args.repeat)
         mode = defaults.decode_mode(workers)
         other = "thread" if mode == "process" else "process"
         plural = {"thread": "threads", "process": "processes"}
@@ -205,7 +210,8 @@ def main():
         def ratio(key):
             return statistics.median(e / a for e, a in zip(rates[key], rates["alone"]))
 
-        print(f"(b, c) posters/s, batch {batch}; medians of {args.rounds} interleaved rounds")
+        print(f"(b, c) posters/s, batch {batch}; end to end on {args.posters * args.repeat:,} rows; "
+              f"medians of {args.rounds} interleaved rounds")
         print(row("path", "posters/s", "vs alone", "", widths=WIDE))
         for key in variants:
             print(row(key, f"{statistics.median(rates[key]):,.0f}", f"{ratio(key):.2f}x", "", widths=WIDE))
