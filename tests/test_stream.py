@@ -94,10 +94,11 @@ def test_order_and_bad_rows_are_kept_in_every_mode(mixed_items, mode, workers, c
 
 
 def test_a_poster_that_kills_its_worker_is_reported_and_the_run_goes_on(tmp_path):
-    good = [str(make_poster(tmp_path / f"{i}.jpg", i)) for i in range(12)]
+    good = [str(make_poster(tmp_path / f"{i}.jpg", i)) for i in range(60)]
     items = [(f"g{i}", p) for i, p in enumerate(good)]
-    items.insert(5, ("killer", KillsTheDecoder()))
-    items.insert(9, ("killer2", KillsTheDecoder()))
+    # in the sixth and seventh batches: the first three are decoded ahead, before the first look at the workers
+    items.insert(45, ("killer", KillsTheDecoder()))
+    items.insert(53, ("killer2", KillsTheDecoder()))
     got, failures, started = [], {}, set()
     for ids, batch, bad in poster_batches(items, PRE, batch_size=8, workers=2, mode="process"):
         got += ids
@@ -105,7 +106,7 @@ def test_a_poster_that_kills_its_worker_is_reported_and_the_run_goes_on(tmp_path
         for key, pixels in zip(ids, batch):
             np.testing.assert_array_equal(pixels, load_poster(good[int(key[1:])], PRE))
         failures.update({k: e for k, e in bad})
-    assert got == [f"g{i}" for i in range(12)]
+    assert got == [f"g{i}" for i in range(60)]
     assert {k: e.kind for k, e in failures.items()} == {"killer": "decoder_crashed", "killer2": "decoder_crashed"}
     assert "exit code 3" in failures["killer"].detail
     assert len(started) >= 3   # two workers and at least one that replaced a dead one
