@@ -68,29 +68,17 @@ class TorchJpegDecoder:
             return None, exc
         return data, None
 
-    def _resized(self, images):
-        """[(3, h, w) uint8] -> [(crop, crop, 3) uint8], Pillow's box-resize geometry.
-
-        Images of one size go through one ``roi_align`` call (posters mostly share a size):
-        one crop and resize per image cost ~0.8 ms of kernel launches and copies each."""
+    def _resized(self, chw):
+        """(3, h, w) uint8 -> (crop, crop, 3) uint8, Pillow's box-resize geometry."""
         t, pre = self.torch, self.pre
-        groups = {}
-        for i, chw in enumerate(images):
-            groups.setdefault(tuple(chw.shape), []).append(i)
-        out = [None] * len(images)
-        for (_, h, w), members in groups.items():
-            side = min(w, h) * pre.crop / pre.resize
-            left, top = (w - side) / 2, (h - side) / 2
-            boxes = t.tensor([[k, left, top, left + side, top + side] for k in range(len(members))],
-                             dtype=t.float32).to(images[members[0]].device)
-            ratio = max(1, int(np.ceil(side / pre.crop)))      # average over the footprint when shrinking
-            stacked = t.stack([images[i] for i in members]).float()
-            pixels = self._roi_align(stacked, boxes, output_size=(pre.crop, pre.crop), spatial_scale=1.0,
-                                     sampling_ratio=ratio, aligned=True)
-            pixels = pixels.round_().clamp_(0, 255).to(t.uint8).permute(0, 2, 3, 1)
-            for k, i in enumerate(members):
-                out[i] = pixels[k]
-        return out
+        h, w = chw.shape[1:]
+        side = min(w, h) * pre.crop / pre.resize
+        left, top = (w - side) / 2, (h - side) / 2
+        box = t.tensor([[0, left, top, left + side, top + side]], dtype=t.float32, device=chw.device)
+        ratio = max(1, int(np.ceil(side / pre.crop)))      # average over the footprint when shrinking
+        out = self._roi_align(chw[None].float(), box, output_size=(pre.crop, pre.crop), spatial_scale=1.0,
+                              sampling_ratio=ratio, aligned=True)[0]
+        return out.round_().clamp_(0, 255).to(t.uint8).permute(1, 2, 0)
 
     def _gpu(self, datas):
         """Decode on the device; None for any image the decoder rejects."""
@@ -112,8 +100,9 @@ class TorchJpegDecoder:
         read = list(self.pool.map(self._read, sources))
         rows, failures = {}, {}
         gpu = [i for i, (data, err) in enumerate(read) if err is None and gpu_candidate(data)]
-        decoded = [(i, chw) for i, chw in zip(gpu, self._gpu([read[i][0] for i in gpu])) if chw is not None]
-        rows.update(zip([i for i, _ in decoded], self._resized([chw for _, chw in decoded])))
+        for i, chw in zip(gpu, self._gpu([read[i][0] for i in gpu])):
+            if chw is not None:
+                rows[i] = self._resized(chw)
         cpu = [i for i in range(len(read)) if i not in rows and read[i][1] is None]
         for i, result in zip(cpu, self.pool.map(self._cpu, [sources[i] for i in cpu])):
             if isinstance(result, PosterError):

@@ -175,20 +175,3 @@ def test_cuda_feeder_pads_small_batches_to_one_shape(model_path, pixels):
     assert small.shape == (3, 1280) and {s[0] for s in shapes} == {8}
     assert cosines(small, full[:3]).min() > 0.99999
 
-
-def test_torch_decoder_resizes_posters_of_one_size_together_as_it_does_one_by_one(tmp_path):
-    pytest.importorskip("torchvision")
-    import torch
-    from featurize.gpu_decode import TorchJpegDecoder
-    rng = np.random.default_rng(0)
-    images = [torch.from_numpy(rng.integers(0, 256, (3, h, w), dtype=np.uint8)) for h, w in
-              [(278, 185), (278, 185), (300, 500), (278, 185), (40, 30)]]
-    decoder = TorchJpegDecoder(PRE, device="cpu")
-    try:
-        together = decoder._resized(images)
-        alone = [decoder._resized([x])[0] for x in images]
-    finally:
-        decoder.close()
-    for a, b in zip(together, alone):
-        assert a.shape == (224, 224, 3)
-        np.testing.assert_array_equal(a.numpy(), b.numpy())
