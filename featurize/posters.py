@@ -22,9 +22,12 @@ from .hashing import sha256_file
 log = logging.getLogger(__name__)
 
 CUDA, CPU = "CUDAExecutionProvider", "CPUExecutionProvider"
-# cuDNN's exhaustive algorithm search cost 0.9 to 2 s per new input shape on an H100 for the same
-# steady speed and the same embeddings as its heuristic choice (0.4 s; README, On a GPU).
-CUDA_OPTIONS = {"cudnn_conv_algo_search": "HEURISTIC"}
+# On an H100 (README, On a GPU): cuDNN's exhaustive algorithm search cost 0.9 to 2 s per new input
+# shape for the same steady speed and embeddings as its heuristic choice (0.4 s). TF32 convolutions
+# put embeddings at cosine 0.9999886 (worst of 2,048 posters) from the CPU provider's, which share
+# the feature's rows; without TF32 they are at 1.0000000, and end to end is no slower (decoding
+# is the bottleneck; the model alone loses about 16 %).
+CUDA_OPTIONS = {"cudnn_conv_algo_search": "HEURISTIC", "use_tf32": "0"}
 FP16_MIN_COSINE = 0.999   # an fp16 graph is only kept when every embedding is this close to fp32's
 
 

@@ -175,3 +175,14 @@ def test_cuda_feeder_pads_small_batches_to_one_shape(model_path, pixels):
     assert small.shape == (3, 1280) and {s[0] for s in shapes} == {8}
     assert cosines(small, full[:3]).min() > 0.99999
 
+
+
+def test_cuda_embeddings_match_the_cpu_providers(model_path, pixels):
+    """GPU and CPU rows share one feature: no TF32 (its rows were at cosine 0.99998 from the CPU's)."""
+    if CUDA not in posters_module._ort().get_available_providers():
+        pytest.skip("needs onnxruntime-gpu and a CUDA device")
+    gpu = PosterEmbedder(model_path, device="cuda", preprocessing=PRE)
+    if gpu.device != "cuda":
+        pytest.skip("CUDA provider not usable here")
+    cpu = PosterEmbedder(model_path, device="cpu", preprocessing=PRE)
+    assert cosines(gpu.embed(pixels), cpu.embed(pixels)).min() >= 0.999999
