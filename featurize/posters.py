@@ -28,6 +28,9 @@ CUDA, CPU = "CUDAExecutionProvider", "CPUExecutionProvider"
 # the feature's rows; without TF32 they are at 1.0000000, and end to end is no slower (decoding
 # is the bottleneck; the model alone loses about 16 %).
 CUDA_OPTIONS = {"cudnn_conv_algo_search": "HEURISTIC", "use_tf32": "0"}
+# An fp16 graph has no float32 convolutions; there "use_tf32 0" made cuDNN's frontend log an error
+# per convolution ("No execution plans support the graph") before it fell back.
+CUDA_OPTIONS_FP16 = {"cudnn_conv_algo_search": "HEURISTIC"}
 FP16_MIN_COSINE = 0.999   # an fp16 graph is only kept when every embedding is this close to fp32's
 
 
@@ -76,9 +79,10 @@ class PosterEmbedder:
         # Spinning intra-op threads would steal the cores the poster decoders need.
         opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         providers = choose_providers(device)
+        cuda_options = CUDA_OPTIONS if precision == "fp32" else CUDA_OPTIONS_FP16
         try:
             self.session = ort.InferenceSession(model.SerializeToString(), opts,
-                                                providers=[(p, CUDA_OPTIONS) if p == CUDA else p for p in providers])
+                                                providers=[(p, cuda_options) if p == CUDA else p for p in providers])
         except Exception as exc:  # onnxruntime raises its own exception types
             raise ModelFormatError(f"{onnx_path} cannot be loaded by onnxruntime: {exc}") from None
         # onnxruntime-gpu silently falls back to CPU when CUDA libraries are missing: this is what runs.
