@@ -40,7 +40,7 @@ def decode_mode(workers, n_items=None, batch_size=CPU_BATCH, ncores=None) -> str
     past that the GIL caps them (16-core H100 machine: 1,007 / 1,512 / 2,301 posters/s for
     1 / 2 / 8 threads, 14 processes 7,900/s once started). With one or two decoders threads
     were ahead: on 2 cores end to end 0.91x vs 0.88x the model alone, on the 16-core CPU
-    provider 0.90x vs 0.52x (README, Benchmarks): process start-up and pipes cost more there.
+    provider 0.77-0.90x vs 0.52-0.73x (README, Benchmarks): process start-up and pipes cost more there.
     ``ncores`` is kept for callers; the rule depends on the number of decoders.
     """
     if workers < 1:
