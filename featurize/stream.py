@@ -7,8 +7,9 @@ failed and why. No pixel array is ever pickled. Batches come out in input order;
 poster becomes a failure entry of its batch, never an exception that stops the stream.
 
 Workers are fresh interpreters (``featurize.decode_worker`` run by ``WORKER_BOOT``, the
-equivalent of multiprocessing's spawn, without the store package's heavy imports), never forked from a parent whose onnxruntime threads exist, and
-unlike spawn they never re-run the caller's main script. A worker that dies mid-chunk (a
+equivalent of multiprocessing's spawn without the store package's heavy imports), never
+forked from a parent whose onnxruntime threads exist, and unlike spawn they never re-run
+the caller's main script. A worker that dies mid-chunk (a
 decoder crash, the OOM killer) is replaced; the chunk is retried poster by poster and the
 one poster that kills a worker again is reported as ``decoder_crashed``. Threads (Pillow
 releases the GIL while decoding) and in-line decoding share the same ring and ordering.
