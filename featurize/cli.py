@@ -46,7 +46,7 @@ def format_summary(summary, show=10) -> str:
               help="Poster decoding workers, 0 = in line [default: cores - 2 on CUDA, cores / 8 (at least 1) on CPU].")
 @click.option("--decode", type=click.Choice(["auto", "process", "thread", "inline", "gpu"]), default="auto",
               show_default=True, help="Decode in worker processes (shared-memory batches), threads, or JPEGs on the "
-                                      "GPU (nvJPEG, CUDA only); auto: processes unless the run is tiny.")
+                                      "GPU (nvJPEG, CUDA only); auto: processes for 3+ workers unless the run is tiny.")
 @click.option("--precision", type=click.Choice(["fp32", "fp16"]), default="fp32", show_default=True,
               help="fp16 (for CUDA) is a separate feature <name>-fp16, refused unless within cosine 0.999 of fp32.")
 @click.option("--limit", type=int, help="Only featurize the first N movies of the catalog.")

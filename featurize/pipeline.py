@@ -140,7 +140,8 @@ def _poster_feature(store, ids, posters, opts, progress):
                                 nice=defaults.decode_nice(embedder.device))
     try:
         # closed in this order: the runs in flight finish before the decoders' ring goes
-        with closing(stream), closing(embedder.embed_stream(checked(stream))) as embedded:
+        warm = batch_size if embedder.device == "cuda" else None   # overlaps the decode workers' start-up
+        with closing(stream), closing(embedder.embed_stream(checked(stream), warm_up_rows=warm)) as embedded:
             for (batch_ids, failures), emb in embedded:
                 run.skipped += [(m, e.kind, e.detail) for m, e in failures]
                 if batch_ids:
