@@ -14,7 +14,7 @@ import numpy as np
 
 from . import atomic, schema
 from .errors import ReadOnlyError, UnknownFeatureError
-from .reading import FeatureView, OpenPiece, TableView, load_snapshot, unknown_ids
+from .reading import FeatureView, TableView, WrittenMaster, load_snapshot, unknown_ids
 
 FEATURE_NAME = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)+$")
 
@@ -83,7 +83,7 @@ class FeatureStore:
 
     def _adopt_master(self, manifest):
         """After this writer's own commit: hold the new master; the manifest is the one just written."""
-        master = OpenPiece(self.path)
+        master = WrittenMaster(self.path)
         if self._master is not None:
             self._master.close()
         self._master, self._manifest = master, manifest
@@ -200,7 +200,7 @@ class FeatureStore:
         if isinstance(ids, str):
             raise TypeError("lookup takes a list of ids; wrap a single id in a list")
         view = self._view(feature)
-        return view.gather(view.positions([str(i) for i in ids]))
+        return view.gather(view.positions(ids))
 
     def matrix(self, feature, decades=None):
         """(ids, X) for every movie holding ``feature``, optionally only from ``decades``."""

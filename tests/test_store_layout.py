@@ -130,6 +130,7 @@ def test_readers_racing_compaction_and_gc_always_see_one_whole_version(tmp_path)
 def test_automatic_compaction_bounds_segments_and_garbage_is_collected(tmp_path, monkeypatch):
     monkeypatch.setattr(compaction, "BASE_ROWS", 2)
     monkeypatch.setattr(compaction, "FANOUT", 4)
+    monkeypatch.setattr(compaction, "SMALL_FANOUT", 4)
     path = tmp_path / "s.h5"
     ids = make_store(path)
     with FeatureStore.open(path, "a") as s:
