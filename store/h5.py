@@ -14,6 +14,7 @@ import numpy as np
 
 from . import atomic, schema
 from .errors import ReadOnlyError, UnknownFeatureError
+from .idhash import hash_ids
 from .reading import FeatureView, TableView, WrittenMaster, load_snapshot, unknown_ids
 
 FEATURE_NAME = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)+$")
@@ -178,6 +179,18 @@ class FeatureStore:
 
     def feature_ids(self, name) -> list:
         return self._view(name).ids()
+
+    def contains(self, feature, ids) -> np.ndarray:
+        """Whether ``feature`` holds a row for each id (a bool array; all False for a feature not stored).
+
+        Found through the pieces' id hashes, so the cost grows with ``len(ids)``, not with the
+        feature: a resumed featurize asks about one catalog without listing a million stored ids.
+        """
+        ids = [str(i) for i in ids]
+        if feature not in self._manifest.features:
+            return np.zeros(len(ids), bool)
+        seg_of, _ = self._view(feature).find(ids, hash_ids(ids))
+        return seg_of >= 0
 
     def artifacts(self, name) -> dict:
         """Arrays an encoder stored beside its feature (vocabulary, idf, ...) to be rebuilt exactly."""
