@@ -269,3 +269,35 @@ def test_reader_serves_its_snapshot_while_a_writer_commits_then_refresh_sees_new
     np.testing.assert_array_equal(reader.lookup(["m0"], "poster/p"), [[1009, 0.5, 0]])
     reader.close()
     follower.close()
+
+
+@pytest.mark.parametrize("scratch_max", [16 << 20, 1 << 16])
+def test_lookups_over_many_segments_in_threads_return_the_asked_rows(tmp_path, monkeypatch, scratch_max):
+    """Per-segment gathers share a per-thread scratch buffer (or a fresh one past its limit)."""
+    import threading
+    from store import reading
+    monkeypatch.setattr(reading, "SCRATCH_MAX_BYTES", scratch_max)
+    path = tmp_path / "s.h5"
+    ids = make_store(path)
+    value = {m: np.arange(2048, dtype=np.float32) + 10 * i for i, m in enumerate(ids)}
+    with FeatureStore.open(path, "a") as s:
+        for k in range(0, 30, 5):
+            s.write_features("poster/p", ids[k:k + 5], [value[m] for m in ids[k:k + 5]], PROV)
+        value["m7"] = value["m7"] * -1
+        s.write_features("poster/p", ["m7"], [value["m7"]], PROV)        # supersedes a row of segment 2
+        assert s.feature_info("poster/p")["segments"] >= 6
+    rng = np.random.default_rng(0)
+    asks = [[ids[i] for i in rng.integers(0, 30, size=n)] for n in (1, 2, 7, 40, 400) for _ in range(10)]
+    failures = []
+    with FeatureStore.open(path) as s:
+        def ask():
+            for q in asks:
+                got = s.lookup(q, "poster/p")
+                if not np.array_equal(got, np.array([value[m] for m in q])):
+                    failures.append(q)
+        threads = [threading.Thread(target=ask) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert not failures
