@@ -65,8 +65,9 @@ class FeaturizeSummary:
 
 
 def _missing(store, name, ids):
-    have = set(store.feature_ids(name)) if name in store.features() else set()
-    return [m for m in ids if m not in have], len(have & set(ids))
+    """(ids the feature lacks, how many it holds), asked of the store's id hashes: O(len(ids))."""
+    held = store.contains(name, ids)
+    return [m for m, h in zip(ids, held) if not h], int(held.sum())
 
 
 def _text_features(store, ids, overviews, word_vectors, progress):
