@@ -28,10 +28,27 @@ def _json(content):
                     orjson.dumps(content, option=orjson.OPT_SERIALIZE_NUMPY), media_type="application/json")
 
 
+class HeldResponse(Response):
+    """A JSON answer that keeps a semaphore until its bytes are sent: the answers alive at once stay bounded."""
+
+    def __init__(self, content, semaphore):
+        super().__init__(content=content, media_type="application/json")
+        self._semaphore = semaphore
+
+    def render(self, content):
+        return content              # the bytearray as built: no copy of a large answer
+
+    async def __call__(self, scope, receive, send):
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self._semaphore.release()
+
+
 def build_router(service, scrub):
     router = APIRouter()
     follower, limits = service.follower, service.limits
-    heavy = asyncio.Semaphore(2)    # POST /embeddings answers built at once: bounds their memory
+    heavy = asyncio.Semaphore(2)    # POST /embeddings answers built or being sent at once: bounds their memory
 
     def feature_or_default(feature):
         feature = feature or service.default_feature
@@ -105,8 +122,13 @@ def build_router(service, scrub):
     async def embeddings(body: EmbeddingsRequest):
         feature = feature_or_default(body.feature)
         follower.note(feature)
-        async with heavy:
-            return _json(await on_snapshot(lambda store: embeddings_json(store, body.ids, feature, limits)))
+        await heavy.acquire()
+        try:
+            content = await on_snapshot(lambda store: embeddings_json(store, body.ids, feature, limits))
+        except BaseException:
+            heavy.release()
+            raise
+        return HeldResponse(content, heavy)
 
     @router.get("/similar/{movie_id:path}", response_model=Similar, responses=error_responses(404, 422))
     async def similar(movie_id: str, feature: Optional[str] = None, k: int = Query(10, ge=1, le=100)):

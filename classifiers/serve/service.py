@@ -60,7 +60,7 @@ def _response_too_large(limit, fitted=None):
 
 
 def embeddings_json(store, ids, feature, limits):
-    """The JSON bytes of ``{"feature", "vectors": {id: [...]}}`` for ``ids``, or LimitExceeded (413)."""
+    """The JSON (a bytearray) of ``{"feature", "vectors": {id: [...]}}`` for ``ids``, or LimitExceeded (413)."""
     if len(ids) > limits.max_ids:
         raise LimitExceeded(413, "too_many_ids", f"{len(ids)} ids in one request; the limit is {limits.max_ids} "
                                                  f"(--max-ids): split the list")
@@ -69,14 +69,15 @@ def embeddings_json(store, ids, feature, limits):
     if 2 * len(ids) * dim > limits.max_response_bytes:      # every value takes at least "0,"
         raise _response_too_large(limits.max_response_bytes, limits.max_response_bytes // (2 * dim))
     rows = store.lookup(ids, feature)
-    parts = [b'{"feature":' + orjson.dumps(feature) + b',"vectors":{']
-    size = len(parts[0]) + 2
+    out = bytearray(b'{"feature":' + orjson.dumps(feature) + b',"vectors":{')   # grown in place: no final join
     for start in range(0, len(ids), BLOCK_ROWS):
         block = rows[start:start + BLOCK_ROWS]
         block = block.toarray() if hasattr(block, "toarray") else block
         part = orjson.dumps(dict(zip(ids[start:start + BLOCK_ROWS], block)), option=orjson.OPT_SERIALIZE_NUMPY)
-        size += len(part) - 1
-        if size > limits.max_response_bytes:
-            raise _response_too_large(limits.max_response_bytes, int(start * limits.max_response_bytes / size))
-        parts.append(part[1:-1])
-    return parts[0] + b",".join(parts[1:]) + b"}}"
+        if len(out) + len(part) > limits.max_response_bytes:
+            raise _response_too_large(limits.max_response_bytes, int(start * limits.max_response_bytes / len(out)))
+        if start:
+            out += b","
+        out += memoryview(part)[1:-1]
+    out += b"}}"
+    return out
