@@ -109,32 +109,31 @@ def build_router(service, scrub):
     async def embedding(movie_id: str, feature: Optional[str] = None):
         """One stored vector. Ids containing '/' are reachable as they are (or %2F-encoded)."""
         feature = feature_or_default(feature)
-        follower.note(feature)
 
         def one(store):
             rows = store.lookup([movie_id], feature)
             return rows[0].toarray()[0] if hasattr(rows, "toarray") else rows[0]
 
         vector = await on_snapshot(one, threaded=False)
+        follower.note(feature)      # only names that answered: the set cannot be grown by junk
         return _json({"id": movie_id, "feature": feature, "vector": vector})
 
     @router.post("/embeddings", response_model=Embeddings, responses=error_responses(400, 404, 408, 413, 422))
     async def embeddings(body: EmbeddingsRequest):
         feature = feature_or_default(body.feature)
-        follower.note(feature)
         await heavy.acquire()
         try:
             content = await on_snapshot(lambda store: embeddings_json(store, body.ids, feature, limits))
         except BaseException:
             heavy.release()
             raise
+        follower.note(feature)
         return HeldResponse(content, heavy)
 
     @router.get("/similar/{movie_id:path}", response_model=Similar, responses=error_responses(404, 422))
     async def similar(movie_id: str, feature: Optional[str] = None, k: int = Query(10, ge=1, le=100)):
         """The k nearest movies by cosine similarity: exact for small features, ANN (faiss) for large ones."""
         feature = feature_or_default(feature)
-        follower.note(feature, similar=True)
 
         def nearest(store):
             index = follower.similar_index(store, feature)
@@ -143,6 +142,7 @@ def build_router(service, scrub):
             return index.nearest(movie_id, k)
 
         found = await on_snapshot(nearest)
+        follower.note(feature, similar=True)
         return {"id": movie_id, "feature": feature, "similar": [{"id": m, "similarity": s} for m, s in found]}
 
     return router
