@@ -1,6 +1,7 @@
 """HTTP service throughput and latency on loopback, measured side by side in one run.
 
     python benchmarks/serve.py --store out/store.h5 --models out/models [--requests 256] [--compare REV]
+    python benchmarks/serve.py ... --compare main --memory-feature overview/tfidf [--memory-ids 400]
 
 Starts `onesheet serve` in a subprocess (with --compare, also the server of git revision REV,
 extracted with `git archive` to a temporary folder, measured alternately with this one so
@@ -14,6 +15,7 @@ the two cores with the server, so the figures are a floor.
 
 import argparse
 import asyncio
+import concurrent.futures
 import os
 import random
 import re
@@ -120,6 +122,26 @@ def start_server(source, store, models, env=None):
     raise RuntimeError(f"server from {source} did not start")
 
 
+def peak_rss_mib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmHWM")) / 1024
+
+
+def embeddings_memory(servers, feature, ids, concurrency=8):
+    """Peak RSS growth of each server while ``concurrency`` clients POST /embeddings of ``ids`` at once."""
+    def one(base):
+        return httpx.post(base + "/embeddings", json={"ids": ids, "feature": feature}, timeout=600)
+
+    for label, (proc, base) in servers.items():
+        before = peak_rss_mib(proc.pid)
+        with concurrent.futures.ThreadPoolExecutor(concurrency) as pool:
+            answers = list(pool.map(one, [base] * concurrency))
+        statuses = sorted({r.status_code for r in answers})
+        print(f"{label}: {concurrency} x POST /embeddings of {len(ids)} {feature} ids "
+              f"({len(answers[0].content) / 2**20:.1f} MiB answers, status {statuses}): "
+              f"peak RSS +{peak_rss_mib(proc.pid) - before:.0f} MiB")
+
+
 def checkout(rev, tmp):
     """The tree of git revision ``rev`` in a fresh folder (git archive: the repository is not touched)."""
     dest = os.path.join(tmp, "rev")
@@ -137,6 +159,9 @@ def main():
     ap.add_argument("--seconds", type=int, default=8, help="seconds per run (wrk)")
     ap.add_argument("--python-client", action="store_true", help="use the httpx load generator even if wrk exists")
     ap.add_argument("--compare", metavar="REV", help="also measure the server of git revision REV (e.g. main)")
+    ap.add_argument("--memory-feature", metavar="NAME", help="only measure peak RSS under 8 concurrent "
+                                                             "POST /embeddings of this feature (e.g. overview/tfidf)")
+    ap.add_argument("--memory-ids", type=int, default=400, help="ids per request for --memory-feature")
     args = ap.parse_args()
     with FeatureStore.open(args.store) as s:
         movies = s.movies()
@@ -151,6 +176,11 @@ def main():
                                              os.path.abspath(args.models))
     servers["this tree"] = start_server(ROOT, os.path.abspath(args.store), os.path.abspath(args.models))
     try:
+        if args.memory_feature:     # fresh servers: their peak RSS is not yet raised by other requests
+            with FeatureStore.open(args.store) as s:
+                embeddings_memory(servers, args.memory_feature, s.feature_ids(args.memory_feature)[:args.memory_ids])
+            return
+
         async def predict(client, i):
             return await client.post("/predict", files={"poster": ("p.jpg", blobs[i % len(blobs)])},
                                       data={"year": "1995"})
