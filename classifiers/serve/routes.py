@@ -21,11 +21,10 @@ from .service import embeddings_json
 POSTER_STATUS = {"too_large": 413, "not_an_image": 415, "unsupported_format": 415}
 
 
-def _json(content):
+def _json(obj):
     # vectors are long float arrays: orjson writes numpy rows directly, ~50x faster than
     # FastAPI's generic encoder walking every float
-    return Response(content=content if isinstance(content, bytes) else
-                    orjson.dumps(content, option=orjson.OPT_SERIALIZE_NUMPY), media_type="application/json")
+    return Response(content=orjson.dumps(obj, option=orjson.OPT_SERIALIZE_NUMPY), media_type="application/json")
 
 
 class HeldResponse(Response):
