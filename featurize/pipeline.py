@@ -18,19 +18,8 @@ from . import defaults
 from .encoders import free_name, poster_encoder, text_encoders
 from .errors import DeviceError, FeaturizeError
 from .gpu_decode import gpu_batches
+from .progress import no_progress
 from .stream import poster_batches
-
-
-class NullProgress:
-    def update(self, n=1):
-        pass
-
-    def close(self):
-        pass
-
-
-def no_progress(desc, total):
-    return NullProgress()
 
 
 @dataclass
@@ -47,6 +36,7 @@ class FeaturizeOptions:
     precision: str = "fp32"         # "fp16" (for CUDA): kept only within cosine 0.999 of fp32
     commit_every: int = 1024
     id_column: str = None
+    columns: dict = None            # field -> catalog header name (store.columns)
     posters: bool = True
     text: bool = True
 
@@ -170,7 +160,7 @@ def featurize(catalog, store_path, options=None, progress=no_progress) -> Featur
     """Ingest ``catalog`` into ``store_path`` and compute every missing poster and overview feature."""
     opts = options or FeaturizeOptions()
     t0 = time.perf_counter()
-    ingested = ingest(catalog, store_path, id_column=opts.id_column)
+    ingested = ingest(catalog, store_path, id_column=opts.id_column, columns=opts.columns)
     with FeatureStore.open(store_path, "a") as store:
         movies = store.movies()
         kept = {r.id for r in ingested.rows}
