@@ -173,13 +173,23 @@ def explore_cmd(source, out_dir, per_group, id_column, columns):
 @click.option("--port", default=8000, show_default=True)
 @click.option("--max-batch", default=32, show_default=True, help="Posters per ONNX batch across requests.")
 @click.option("--max-wait-ms", default=5.0, show_default=True, help="Longest a request waits for a batch to fill.")
-@click.option("--max-upload-mb", default=25.0, show_default=True)
+@click.option("--max-upload-mb", default=25.0, show_default=True, help="Largest request body (poster upload, JSON).")
+@click.option("--max-ids", default=1000, show_default=True, help="Most ids in one POST /embeddings.")
+@click.option("--max-response-mb", default=32.0, show_default=True, help="Largest POST /embeddings answer.")
+@click.option("--header-timeout", default=10.0, show_default=True, help="Seconds a client has to send its headers.")
+@click.option("--body-timeout", default=60.0, show_default=True, help="Seconds a client has to send its body.")
+@click.option("--refresh-seconds", default=2.0, show_default=True, help="How often to check the store for a new version.")
+@click.option("--access-log/--no-access-log", default=True, show_default=True, help="One line per request on stderr.")
 @user_errors(FeaturizeError)
-def serve_cmd(store_path, models_dir, host, port, max_batch, max_wait_ms, max_upload_mb):
+def serve_cmd(store_path, models_dir, host, port, max_batch, max_wait_ms, max_upload_mb, max_ids, max_response_mb,
+              header_timeout, body_timeout, refresh_seconds, access_log):
     """Serve predictions, embeddings and similar posters over HTTP (OpenAPI at /docs, /openapi.json)."""
-    import uvicorn
     from .serve.app import create_app
-    app = create_app(store_path, models_dir, max_batch=max_batch, max_wait_ms=max_wait_ms,
-                     max_upload_bytes=int(max_upload_mb * 2**20))
-    click.echo(f"serving on http://{host}:{port} (OpenAPI schema at /openapi.json)")
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    from .serve.limits import ServeLimits
+    from .serve.server import run
+    limits = ServeLimits(max_body_bytes=int(max_upload_mb * 2**20), max_ids=max_ids,
+                         max_response_bytes=int(max_response_mb * 2**20), header_timeout=header_timeout,
+                         body_timeout=body_timeout, refresh_seconds=refresh_seconds)
+    app = create_app(store_path, models_dir, max_batch=max_batch, max_wait_ms=max_wait_ms, limits=limits)
+    click.echo(f"serving on http://{host}:{port} (docs at /docs, OpenAPI schema at /openapi.json)")
+    run(app, host, port, limits, access_log=access_log)
