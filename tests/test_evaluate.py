@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 from sklearn.metrics import f1_score, hamming_loss
 
-from classifiers import FitOptions, fit
+from classifiers import FitOptions, ModelDir, fit
 from classifiers.model import metrics
 from classifiers.experiment.evaluate import evaluate, null_baselines
 from classifiers.experiment.explore import bicluster_order, cooccurrence, split_greys
@@ -82,7 +82,7 @@ def test_report_numbers_cover_the_matrix_baselines_and_comparisons(report):
     assert set(cfg["matrix"]) == {"1970", "1990", "2010", "pooled"}
     for row in cfg["matrix"].values():
         assert set(row) == {"1970", "1990", "2010"} and all(c["judged"] for c in row.values())
-    split = json.loads((tmp / "models" / "split.json").read_text())
+    split = ModelDir.open(tmp / "models").read_json("split.json")
     assert cfg["n_test"] == len(split["test_ids"]) == 180
     assert cfg["per_decade_system"]["f1_micro"] > cfg["baselines"]["all_negative"]["f1_micro"]
     assert set(cfg["drops"]) == {"1970", "1990", "2010"}

@@ -74,7 +74,7 @@ def test_per_genre_thresholds_raise_f1():
     head = make_head("svm", balance=False).fit(X[:3000], Y[:3000])
     P_val, P_test = head.predict_proba(X[3000:4500]), head.predict_proba(X[4500:])
     before = f1_score(Y[4500:], P_test >= 0.5, average="macro", zero_division=0)
-    head.set_thresholds(tune_thresholds(Y[3000:4500], P_val))
+    head.set_params(thresholds=tune_thresholds(Y[3000:4500], P_val))
     after = f1_score(Y[4500:], head.predict(X[4500:]), average="macro", zero_division=0)
     assert after > before + 0.05, (before, after)
     assert head.thresholds_[1] < 0.5

@@ -26,6 +26,7 @@ from store.similar import CosineIndex
 from store.version import PACKAGE_VERSION
 
 from .batching import MicroBatcher
+from ..model.spec import is_poster_feature
 from ..predict.predictor import Predictor
 
 POSTER_STATUS = {"too_large": 413, "not_an_image": 415, "unsupported_format": 415}
@@ -51,7 +52,7 @@ class Service:
         self.batcher = MicroBatcher(self._embed, max_batch=max_batch, max_wait_ms=max_wait_ms)
         features = self.store.features()
         self.default_feature = next((n for n in names if n in features),
-                                    next((n for n in features if n.startswith("poster/")), None))
+                                    next((n for n in features if is_poster_feature(n)), None))
         self._indexes = {}
         # decoding gets its own small pool: dozens of concurrent decodes would only fight
         # onnxruntime for the same cores
