@@ -257,4 +257,4 @@ def fit(store_path, directory, configs=DEFAULT_CONFIGS, options=None, progress=N
                     "encoders": encoders, "configs": {**kept, **{c["name"]: c for c in fitted}}}
         version = writer.commit(manifest)
     return FitResult(writer.directory, version, len(test_ids), [ConfigResult.from_card(c) for c in fitted],
-                     dict(manifest, version=version))
+                     writer.manifest)

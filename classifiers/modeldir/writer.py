@@ -42,7 +42,7 @@ class VersionWriter:
         self._remove_leftovers()
         self.staging = tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=self.directory)
         self.files = {}
-        self.version = None
+        self.version = self.manifest = None
 
     def __enter__(self):
         return self
@@ -107,7 +107,7 @@ class VersionWriter:
         with open(tmp, "w") as f:
             f.write(name + "\n")
         atomic_commit(tmp, current)   # the one step that switches readers to the new version
-        self.version = name
+        self.version, self.manifest = name, manifest
         self._collect(name)
         legacy.remove(self.directory)
         self._lock.release()
