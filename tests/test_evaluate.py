@@ -137,3 +137,13 @@ def test_greys_are_separated():
     pixels = np.array([[0.5, 0.5, 0.5], [0.02, 0.02, 0.03], [0.99, 0.98, 0.99], [0.9, 0.1, 0.1], [0.1, 0.2, 0.8]])
     coloured, grey = split_greys(pixels)
     assert grey == pytest.approx(0.6) and len(coloured) == 2
+
+
+def test_comparison_refits_use_the_fits_seed_and_validation_size(tmp_path, monkeypatch):
+    from classifiers.experiment import evaluate as ev
+    store = synthetic_store(tmp_path / "s.h5")
+    fit(store, tmp_path / "m", [("svm", "synth/x")], FitOptions(seed=3, val_size=0.3, compare_balance=False))
+    seen, real = [], ev.validation
+    monkeypatch.setattr(ev, "validation", lambda ids, d, size, seed: seen.append((size, seed)) or real(ids, d, size, seed))
+    ev.evaluate(store, tmp_path / "m", era=False)
+    assert seen == [(0.3, 3)]

@@ -1,6 +1,7 @@
 """fit -> model directory -> predict on a slice of the real catalog, plus tamper and provenance checks."""
 
 import csv
+import hashlib
 import json
 import os
 import shutil
@@ -120,9 +121,14 @@ def test_encoders_of_another_store_are_refused(fitted, tmp_path):
     index.write_text(json.dumps(entries))
     r = run("predict", "--models", copy, REAL_DATA / "posters" / "100.jpg")
     assert r.exit_code == 1 and "does not match the sha256" in r.output  # the manifest catches it first
-    mdir = ModelDir.open(copy, verify=False)
+    path = copy / manifest["version"] / "manifest.json"  # and with the manifest edited to match:
+    edited = json.loads(path.read_text())
+    edited["files"]["encoders/encoders.json"]["sha256"] = hashlib.sha256(index.read_bytes()).hexdigest()
+    path.write_text(json.dumps(edited))
+    r = run("predict", "--models", copy, REAL_DATA / "posters" / "100.jpg")
+    assert r.exit_code == 1 and "encoders from another store" in r.output and "Traceback" not in r.output
     with pytest.raises(ProvenanceMismatchError, match="re-run onesheet fit"):
-        mdir.encoder_parts([POSTER])
+        ModelDir.open(copy).encoder_parts([POSTER])
 
 
 def test_predictor_without_models_is_a_clear_error(tmp_path):
