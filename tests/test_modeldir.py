@@ -309,3 +309,12 @@ def test_killed_fit_leaves_old_or_new_never_a_mixture(tmp_path):
     left = sorted(os.listdir(models))
     assert not [p for p in left if p.startswith(".") or ".tmp" in p], left
     assert len([p for p in left if p.startswith("v")]) == 2
+
+
+def test_model_trained_on_other_encoders_is_refused(copy):
+    _, models = copy
+    mdir = ModelDir.open(models)
+    rewrite_manifest(mdir, lambda m: m["configs"]["svm__synth-x"]["features_provenance"]["synth/x"].update(
+        sha256="2" * 64))
+    with pytest.raises(ProvenanceMismatchError, match="re-run onesheet fit"):
+        ModelDir.open(models).load_model("svm__synth-x", "pooled")

@@ -119,6 +119,12 @@ class ModelDir:
         if not isinstance(entry, dict) or "file" not in entry:
             raise ModelDirError(f"{self.path} has no model {config}/{scope}; re-run onesheet fit")
         where = os.path.join(self.path, entry["file"])
+        for name, prov in (card.get("features_provenance") or {}).items():
+            have = self.manifest["encoders"].get(name) or {}
+            if have.get("sha256") != prov.get("sha256"):
+                raise ProvenanceMismatchError(
+                    f"{config} was trained on {name} from encoder sha256 {str(prov.get('sha256'))[:12]}, but this "
+                    f"directory's encoders are {str(have.get('sha256'))[:12]}; re-run onesheet fit")
         model = modelfile.loads(self.read_bytes(entry["file"]), where)
         _check_model(model, card, len(self.genres), where)
         return model, entry
