@@ -14,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import skops.io as sio
 from click.testing import CliRunner
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
@@ -136,8 +135,8 @@ def test_untrusted_type_is_refused_by_name(copy, tmp_path, audited):
     mdir = ModelDir.open(models)
     rel = mdir.configs["svm__synth-x"]["models"]["pooled"]["file"]
     X, Y = np.random.default_rng(0).normal(size=(40, 3)), np.arange(40) % 2
-    # LogisticRegression is a type skops itself trusts; onesheet's list does not name it
-    (Path(mdir.path) / rel).write_bytes(sio.dumps(Pipeline([("head", LogisticRegression().fit(X, Y))])))
+    # a plain scikit-learn estimator, but one that onesheet's trusted list does not name
+    (Path(mdir.path) / rel).write_bytes(modelfile.dumps(Pipeline([("head", LogisticRegression().fit(X, Y))])))
     rehash(mdir, rel)
     r = evaluate_cli(store, models, tmp_path)
     one_line_refusal(r, "names type sklearn.linear_model._logistic.LogisticRegression, which onesheet does not trust")
@@ -318,3 +317,11 @@ def test_model_trained_on_other_encoders_is_refused(copy):
         sha256="2" * 64))
     with pytest.raises(ProvenanceMismatchError, match="re-run onesheet fit"):
         ModelDir.open(models).load_model("svm__synth-x", "pooled")
+
+
+def test_reading_model_files_does_not_import_torch():
+    code = ("import sys; from classifiers.modeldir import modelfile; modelfile._skops_io(); "
+            "print([m for m in ('torch', 'sklearn.utils._testing') if m in sys.modules])")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                       env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert r.returncode == 0 and r.stdout.strip() == "[]", r.stdout + r.stderr

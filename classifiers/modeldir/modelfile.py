@@ -7,11 +7,11 @@ onesheet heads and block scaler and the scikit-learn / numpy types they hold. No
 involved (arrays load with ``allow_pickle=False``).
 """
 
+import importlib
 import io
 import json
+import sys
 import zipfile
-
-import skops.io as sio
 
 from ..errors import ModelIntegrityError, UntrustedModelError
 
@@ -34,8 +34,27 @@ TRUSTED_TYPES = frozenset({
 })
 
 
+def _skops_io():
+    """``skops.io``, imported without its default trusted-type scan.
+
+    On import, skops lists every scikit-learn estimator as trusted by default, which
+    imports all of scikit-learn (its test helpers import torch): +6 s and +600 MB for
+    `onesheet predict` on 2 cores. onesheet passes its own explicit list on every load
+    and checks it first, so that default list is not needed: the scan is skipped.
+    """
+    if "skops.io" in sys.modules:
+        return sys.modules["skops.io"]
+    import sklearn.utils
+    real = sklearn.utils.all_estimators
+    sklearn.utils.all_estimators = lambda *args, **kwargs: []
+    try:
+        return importlib.import_module("skops.io")
+    finally:
+        sklearn.utils.all_estimators = real
+
+
 def dumps(model) -> bytes:
-    return sio.dumps(model)
+    return _skops_io().dumps(model)
 
 
 def named_types(data: bytes, where: str) -> set:
@@ -65,7 +84,7 @@ def loads(data: bytes, where: str):
         raise UntrustedModelError(f"{where} names type {untrusted[0]}, which onesheet does not trust; refusing to "
                                   f"load it (only models made by onesheet fit load)")
     try:
-        return sio.loads(data, trusted=sorted(TRUSTED_TYPES))
+        return _skops_io().loads(data, trusted=sorted(TRUSTED_TYPES))
     except Exception as exc:  # a schema skops cannot build: damaged or hand-made
         raise ModelIntegrityError(f"{where} could not be read as a model ({type(exc).__name__}: {exc}); "
                                   f"re-run onesheet fit") from None
