@@ -33,3 +33,7 @@ class ProvenanceMismatchError(ModelDirError):
 
 class NotEnoughDataError(ClassifierError):
     """Too few labelled movies to fit or evaluate what was asked."""
+
+
+class PredictInputError(ClassifierError, ValueError):
+    """Arguments to Predictor.predict that do not line up (counts) or are not what they should be."""

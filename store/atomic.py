@@ -8,6 +8,7 @@ Symlinked store paths are resolved first, so the lock and the replacement act on
 target and the link keeps pointing at the current version.
 """
 
+import concurrent.futures
 import contextlib
 import errno
 import fcntl
@@ -54,9 +55,47 @@ def fsync_path(path: str) -> None:
         os.close(fd)
 
 
-def commit(tmp: str, path: str) -> None:
-    """Make ``tmp`` durable, then atomically put it in place of ``path``."""
+_POOL = {}
+
+
+def _pool():
+    """A few threads kept for the fsyncs of commits (a new thread per fsync costs ms on a busy machine)."""
+    pid = os.getpid()                 # a forked child gets threads of its own
+    if pid not in _POOL:
+        _POOL.clear()
+        _POOL[pid] = concurrent.futures.ThreadPoolExecutor(4, thread_name_prefix="onesheet-fsync")
+    return _POOL[pid]
+
+
+class Background:
+    """``fn(*args)`` in a pool thread (for fsyncs, which release the GIL); ``join`` re-raises its error.
+
+    A commit fsyncs its new pieces, their folder and the temporary master at the same
+    time, and joins them all before the master is swapped in.
+    """
+
+    def __init__(self, fn, *args):
+        self.future = _pool().submit(fn, *args)
+
+    @property
+    def failure(self):
+        return self.future.exception()
+
+    def join(self, check=True) -> None:
+        failure = self.future.exception()     # waits
+        if check and failure is not None:
+            raise failure
+
+
+def commit(tmp: str, path: str, before_replace=None) -> None:
+    """Make ``tmp`` durable, then atomically put it in place of ``path``.
+
+    ``before_replace`` (e.g. joining the fsyncs of the pieces ``tmp`` names) runs after
+    ``tmp``'s own fsync and before the swap.
+    """
     fsync_path(tmp)
+    if before_replace is not None:
+        before_replace()
     os.replace(tmp, path)
     fsync_path(os.path.dirname(path) or ".")
 
@@ -105,3 +144,21 @@ class WriterLock:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
             os.close(self._fd)
             self._fd = None
+
+
+@contextlib.contextmanager
+def replacing(path):
+    """Yield a temporary path beside ``path``; once the block has written it, put it in place atomically.
+
+    On any failure (or Ctrl-C) the temporary file is removed and ``path`` keeps its old content;
+    a ``kill -9`` leaves at most ``.<name>.tmp-<pid>``, which ``remove_stale_temps`` deletes.
+    """
+    tmp = temp_path(path)
+    try:
+        yield tmp
+        commit(tmp, path)
+    except BaseException as exc:
+        remove_quietly(tmp)
+        if is_disk_full(exc):
+            raise disk_full_error(os.path.dirname(path) or ".", f"writing {path}") from None
+        raise

@@ -6,7 +6,7 @@ model its decade chose at fit time (its own or the pooled one; pooled when the y
 unknown). Features are computed with exactly the encoders saved at fit time.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -17,6 +17,7 @@ from ..model import choice
 from ..model.features import stack_blocks
 from ..model.spec import FeatureSpec
 from ..modeldir import ModelDir
+from .inputs import normalise_inputs
 
 
 @dataclass
@@ -25,7 +26,14 @@ class Prediction:
     probabilities: dict     # genre -> probability
     model: str              # "<config>/<scope>"
     error: str = ""         # set when there is no prediction at all
-    warning: str = ""       # set when the prediction had to do without the poster
+    warning: str = ""       # set when the prediction had to do without the poster, or ignored the year
+    thresholds: dict = field(default_factory=dict)  # genre -> the model's threshold, same order as probabilities
+    notes: list = field(default_factory=list)        # remarks about the answering model (see Predictor.notes_for)
+
+
+def _thresholds(model):
+    """The per-genre decision thresholds of a fitted model (tuned on validation at fit time)."""
+    return np.asarray(model[-1].thresholds_, dtype=float)
 
 
 class Predictor:
@@ -96,15 +104,24 @@ class Predictor:
         """Names of the poster features any configuration uses (what a server must embed)."""
         return sorted({n for spec in self.specs.values() for n in spec.poster_names})
 
-    def predict(self, posters, overviews=None, years=None, batch_size=32, workers=2, poster_embeddings=None):
-        """posters: paths or bytes (None/"" for none); overviews: str or None; years: int or None.
+    def notes_for(self, config, scope):
+        """Remarks printed with every prediction of this model (e.g. whether it beats a constant answer)."""
+        return []
 
-        ``poster_embeddings`` = ({feature: (n, dim) matrix}, {row: PosterError}) skips the
-        poster embedding step (the HTTP server batches it across requests).
+    def predict(self, posters, overviews=None, years=None, batch_size=32, workers=2, poster_embeddings=None):
+        """Genres for one movie or many: a ``Prediction``, or a list of them for a list of posters.
+
+        posters: a path, bytes or None (no poster), or a list of those; overviews: a str
+        per poster (None or "" for none); years: one int (or None) for all, or one per
+        poster. ``poster_embeddings`` = ({feature: (n, dim) matrix}, {row: PosterError})
+        skips the poster embedding step (the HTTP server batches it across requests).
         """
+        posters, overviews, years, warnings, single = normalise_inputs(posters, overviews, years)
+        out = self._predict(posters, overviews, years, batch_size, workers, poster_embeddings, warnings)
+        return out[0] if single else out
+
+    def _predict(self, posters, overviews, years, batch_size, workers, poster_embeddings, year_warnings):
         n = len(posters)
-        overviews = list(overviews) if overviews is not None else [""] * n
-        years = list(years) if years is not None else [None] * n
         has_text = [bool(o and o.strip()) for o in overviews]
         plan = {}
         for i in range(n):
@@ -147,14 +164,20 @@ class Predictor:
                 raise ModelIntegrityError(f"the encoders in {self.modeldir.path} give {X.shape[1]} feature columns for "
                                           f"{config}, its models take {spec.n_columns}; re-run onesheet fit")
             P = model.predict_proba(X)
-            chosen = P >= model[-1].thresholds_
+            thresholds = _thresholds(model)
+            chosen = P >= thresholds
             # every movie has at least one genre: when no score clears its threshold, file it
             # under the most probable one
             chosen[np.arange(len(rows)), np.argmax(P, axis=1)] |= ~chosen.any(axis=1)
+            notes = self.notes_for(config, scope)
             for r, i in enumerate(rows):
-                order = np.argsort(-P[r])
+                order = np.argsort(-P[r], kind="stable")
                 out[i] = Prediction([self.genres[j] for j in order if chosen[r, j]],
                                     {self.genres[j]: float(P[r, j]) for j in order}, f"{config}/{scope}",
-                                    warning=warnings.get(i, ""))
+                                    warning=warnings.get(i, ""),
+                                    thresholds={self.genres[j]: float(thresholds[j]) for j in order},
+                                    notes=list(notes))
+        for i, text in year_warnings.items():
+            out[i].warning = "; ".join(w for w in (out[i].warning, text) if w)
         return out
 
