@@ -7,11 +7,27 @@ class ClassifierError(OnesheetError):
     """Base class for fit / predict / evaluate failures a user can act on."""
 
 
-class ModelIntegrityError(ClassifierError):
-    """A model file does not match the sha256 its sidecar records (tampered or truncated)."""
+class ModelDirError(ClassifierError):
+    """A model directory cannot be used: missing, damaged, from another format, or being written."""
 
 
-class ProvenanceMismatchError(ClassifierError):
+class ModelIntegrityError(ModelDirError):
+    """A file of a model directory does not match its manifest (tampered, truncated, swapped)."""
+
+
+class UntrustedModelError(ModelIntegrityError):
+    """A model file names a type outside onesheet's trusted list; it is refused, never loaded."""
+
+
+class ModelFormatError(ModelDirError):
+    """The directory was written in another model-directory format (e.g. v1 joblib pickles)."""
+
+
+class ModelDirLockedError(ModelDirError):
+    """Another fit is writing into the same model directory."""
+
+
+class ProvenanceMismatchError(ModelDirError):
     """A model was trained on features other than the ones offered to it now."""
 
 

@@ -1,15 +1,13 @@
 """Featurize new posters and overviews exactly as the store's features were made.
 
-At fit time ``save_encoders`` copies what each feature needs into the model directory
-(the ONNX file itself, the frozen vocabularies, the word-vector identity); at predict time
-``OnlineFeaturizer.load`` rebuilds the encoders from there and refuses any whose sha256
-differs from what the store recorded. The model directory is thus self-contained: predict
-needs neither the store nor torch.
+At fit time the model directory (``classifiers.modeldir``, the only reader and writer of
+its files) stores what each feature needs: the ONNX file (found by ``onnx_file_for``), the
+frozen vocabularies of ``ARTIFACT_FEATURES``, the word-vector identity. At predict time
+``OnlineFeaturizer.from_parts`` rebuilds the encoders from those parts and refuses any whose
+sha256 differs from what the store recorded. predict needs neither the store nor torch.
 """
 
-import json
 import os
-import shutil
 
 import numpy as np
 
@@ -23,13 +21,10 @@ from .text import BagOfWords, MeanWordVectors, Tfidf
 from . import wordvec
 
 TEXT = {"overview/bow": BagOfWords, "overview/tfidf": Tfidf}
+ARTIFACT_FEATURES = frozenset(TEXT)  # text features rebuilt from stored artifacts (vocabularies)
 
 
-def _tag(name):
-    return name.replace("/", "-")
-
-
-def _find_onnx(prov):
+def onnx_file_for(prov):
     """The ONNX file a poster feature was built with: its recorded source or the export cache."""
     candidates = [prov.get("source")]
     if not str(prov.get("encoder", "")).startswith("onnx:"):
@@ -44,33 +39,6 @@ def _find_onnx(prov):
                          f"on this machine; re-run onesheet featurize or point --onnx at the original file")
 
 
-def save_encoders(store, names, directory):
-    """Copy every encoder the features ``names`` need into ``directory``; returns their provenance."""
-    os.makedirs(directory, exist_ok=True)
-    index = os.path.join(directory, "encoders.json")
-    saved = {}
-    if os.path.exists(index):  # a later fit into the same directory adds to what is there
-        with open(index) as f:
-            saved = json.load(f)
-    for name in names:
-        prov = store.provenance(name)
-        entry = {"name": name, "provenance": prov}
-        if name.startswith("poster/"):
-            target = os.path.join(directory, _tag(name) + ".onnx")
-            if not os.path.exists(target) or sha256_file(target) != prov["sha256"]:
-                shutil.copyfile(_find_onnx(prov), target)
-            entry["file"] = os.path.basename(target)
-        elif name in TEXT:
-            art = store.artifacts(name)
-            target = os.path.join(directory, _tag(name) + ".npz")
-            np.savez(target, **{k: (np.array([str(x) for x in v]) if v.dtype == object else v) for k, v in art.items()})
-            entry["file"] = os.path.basename(target)
-        saved[name] = entry
-    with open(index, "w") as f:
-        json.dump(saved, f, indent=2, sort_keys=True)
-    return {n: saved[n]["provenance"] for n in names}
-
-
 class OnlineFeaturizer:
     """Encoders rebuilt from a model directory; ``transform`` gives one matrix per feature."""
 
@@ -80,16 +48,13 @@ class OnlineFeaturizer:
         self.device = device
 
     @classmethod
-    def load(cls, directory, names, device="auto", word_vectors=None):
-        with open(os.path.join(directory, "encoders.json")) as f:
-            saved = json.load(f)
+    def from_parts(cls, parts, device="auto", word_vectors=None):
+        """Encoders from a model directory's parts: {name: {"provenance", "onnx_path" | "artifacts"}}."""
         posters, texts = {}, {}
-        for name in names:
-            if name not in saved:
-                raise FeaturizeError(f"{directory} has no encoder for {name}; re-run onesheet fit")
-            entry, prov = saved[name], saved[name]["provenance"]
-            if name.startswith("poster/"):
-                path = os.path.join(directory, entry["file"])
+        for name, part in parts.items():
+            prov = part["provenance"]
+            if "onnx_path" in part:
+                path = part["onnx_path"]
                 if sha256_file(path) != prov["sha256"]:
                     raise FeaturizeError(f"{path} does not match the sha256 recorded at fit time; re-run onesheet fit")
                 pp = prov.get("preprocessing_params")
@@ -101,10 +66,9 @@ class OnlineFeaturizer:
                     pre = Preprocessing(pp["resize"], pp["crop"], tuple(pp["mean"]), tuple(pp["std"]))
                 posters[name] = PosterEncoder(name, path, pre, prov, device)
             elif name in TEXT:
-                with np.load(os.path.join(directory, entry["file"])) as z:
-                    art = {k: z[k] for k in z.files}
-                enc = TEXT[name].from_artifacts(art)
-                texts[name] = cls._checked(name, enc, prov)
+                if "artifacts" not in part:
+                    raise FeaturizeError(f"{name}: the model directory holds no vocabulary for it; re-run onesheet fit")
+                texts[name] = cls._checked(name, TEXT[name].from_artifacts(part["artifacts"]), prov)
             else:
                 kv, suffix, sha = wordvec.load(word_vectors or prov.get("source") or prov.get("word_vectors"))
                 texts[name] = cls._checked(name, MeanWordVectors(kv, suffix, sha), prov)

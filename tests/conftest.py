@@ -100,9 +100,9 @@ def fitted(tmp_path_factory, onnx_cache):
     store = tmp / "s.h5"
     featurize(catalog, store, FeaturizeOptions())
     models = tmp / "models"
-    manifest = fit(store, models, [("svm", "poster/efficientnet-lite0"), ("nb", "overview/bow"),
-                                   ("svm", "poster/efficientnet-lite0+overview/tfidf")], FitOptions(min_movies=100))
-    return store, models, manifest
+    result = fit(store, models, [("svm", "poster/efficientnet-lite0"), ("nb", "overview/bow"),
+                                 ("svm", "poster/efficientnet-lite0+overview/tfidf")], FitOptions(min_movies=100))
+    return store, models, result.manifest
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 from sklearn.metrics import f1_score, hamming_loss
 
-from classifiers import FitOptions, fit
+from classifiers import FitOptions, ModelDir, fit
 from classifiers.model import metrics
 from classifiers.experiment.evaluate import evaluate, null_baselines
 from classifiers.experiment.explore import bicluster_order, cooccurrence, split_greys
@@ -82,7 +82,7 @@ def test_report_numbers_cover_the_matrix_baselines_and_comparisons(report):
     assert set(cfg["matrix"]) == {"1970", "1990", "2010", "pooled"}
     for row in cfg["matrix"].values():
         assert set(row) == {"1970", "1990", "2010"} and all(c["judged"] for c in row.values())
-    split = json.loads((tmp / "models" / "split.json").read_text())
+    split = ModelDir.open(tmp / "models").read_json("split.json")
     assert cfg["n_test"] == len(split["test_ids"]) == 180
     assert cfg["per_decade_system"]["f1_micro"] > cfg["baselines"]["all_negative"]["f1_micro"]
     assert set(cfg["drops"]) == {"1970", "1990", "2010"}
@@ -137,3 +137,13 @@ def test_greys_are_separated():
     pixels = np.array([[0.5, 0.5, 0.5], [0.02, 0.02, 0.03], [0.99, 0.98, 0.99], [0.9, 0.1, 0.1], [0.1, 0.2, 0.8]])
     coloured, grey = split_greys(pixels)
     assert grey == pytest.approx(0.6) and len(coloured) == 2
+
+
+def test_comparison_refits_use_the_fits_seed_and_validation_size(tmp_path, monkeypatch):
+    from classifiers.experiment import evaluate as ev
+    store = synthetic_store(tmp_path / "s.h5")
+    fit(store, tmp_path / "m", [("svm", "synth/x")], FitOptions(seed=3, val_size=0.3, compare_balance=False))
+    seen, real = [], ev.validation
+    monkeypatch.setattr(ev, "validation", lambda ids, d, size, seed: seen.append((size, seed)) or real(ids, d, size, seed))
+    ev.evaluate(store, tmp_path / "m", era=False)
+    assert seen == [(0.3, 3)]

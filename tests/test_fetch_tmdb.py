@@ -19,6 +19,7 @@ from featurize.tmdb.credentials import Credentials
 from featurize.tmdb.discover import DiscoverQuery, iter_rows, plan_year
 from featurize.tmdb.errors import FetchDirError, TmdbAuthError
 from featurize.tmdb.manifest import ATTRIBUTION
+from classifiers.modeldir import ModelDir
 from onesheet import main
 from store.catalog import read_catalog
 from tests.fake_tmdb import KEY, TOKEN, FakeTmdb, Fault
@@ -347,7 +348,7 @@ def test_fetched_1950s_catalog_featurizes_and_fits_unchanged(fake, tmp_path, onn
     r = CliRunner().invoke(main, ["fit", str(store), "--models", str(tmp_path / "models"), "--head", "svm",
                                   "--features", "poster/efficientnet-lite0+overview/tfidf", "--min-movies", "1000"])
     assert r.exit_code == 0, r.output
-    assert (tmp_path / "models" / "manifest.json").exists()
+    assert ModelDir.open(tmp_path / "models").configs  # a complete, verified model directory
 
 
 def test_fetch_tmdb_command_stays_light():

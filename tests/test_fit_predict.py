@@ -1,16 +1,16 @@
-"""fit -> persist -> predict on a slice of the real catalog, plus tamper and provenance checks."""
+"""fit -> model directory -> predict on a slice of the real catalog, plus tamper and provenance checks."""
 
 import csv
+import hashlib
 import json
 import os
 import shutil
 
-import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from classifiers.modeldir import persist
 from classifiers.errors import ModelIntegrityError, ProvenanceMismatchError
+from classifiers.modeldir import ModelDir
 from onesheet import main
 from store import TMDB_GENRES, FeatureStore
 from tests.conftest import REAL_DATA, real_slice
@@ -24,14 +24,15 @@ def run(*args):
 
 def test_manifest_records_split_choices_and_provenance(fitted):
     store, models, manifest = fitted
-    split = json.loads((models / "split.json").read_text())
-    test_ids = set(split["test_ids"])
+    mdir = ModelDir.open(models)
+    test_ids = mdir.split().test_ids
     assert 100 < len(test_ids) < 140  # 20% of 600, per decade
     card = manifest["configs"][f"svm__{POSTER.replace('/', '-')}"]
-    pooled = persist.read_sidecar(str(models / card["models"]["pooled"]))
+    pooled = card["models"]["pooled"]
     assert pooled["n_train"] + pooled["n_val"] + len(test_ids) == 600
-    assert pooled["features"][POSTER]["sha256"] == manifest["encoders"][POSTER]["sha256"]
-    assert pooled["sklearn_version"] and pooled["package_version"] and len(pooled["thresholds"]) == 19
+    assert card["features_provenance"][POSTER]["sha256"] == manifest["encoders"][POSTER]["sha256"]
+    assert manifest["sklearn_version"] and manifest["package_version"] and len(pooled["thresholds"]) == 19
+    assert mdir.manifest["files"][pooled["file"]]["sha256"]
     for decade, choice in card["choice"].items():
         assert choice["use"] in ("decade", "pooled") and choice["reason"]
         if choice["use"] == "decade":
@@ -100,36 +101,34 @@ def test_tampered_model_is_refused(fitted, tmp_path):
     copy = tmp_path / "models"
     shutil.copytree(models, copy)
     card = manifest["configs"][f"svm__{POSTER.replace('/', '-')}"]
-    target = copy / card["models"]["pooled"]
+    target = copy / manifest["version"] / card["models"]["pooled"]["file"]
     data = bytearray(target.read_bytes())
     data[len(data) // 2] ^= 0xFF
     target.write_bytes(bytes(data))
     r = run("predict", "--models", copy, REAL_DATA / "posters" / "100.jpg")
-    assert r.exit_code == 1 and "does not match the sha256" in r.output
+    assert r.exit_code == 1 and "does not match the sha256" in r.output and "Traceback" not in r.output
     with pytest.raises(ModelIntegrityError):
-        persist.load(str(target))
+        ModelDir.open(copy)
 
 
-def test_provenance_mismatch_is_refused(fitted):
+def test_encoders_of_another_store_are_refused(fitted, tmp_path):
     _, models, manifest = fitted
-    card = manifest["configs"][f"svm__{POSTER.replace('/', '-')}"]
-    path = str(models / card["models"]["pooled"])
-    model, sidecar = persist.load(path, expected_features=manifest["encoders"])
-    other = {POSTER: dict(manifest["encoders"][POSTER], sha256="f" * 64)}
+    copy = tmp_path / "models"
+    shutil.copytree(models, copy)
+    index = copy / manifest["version"] / "encoders" / "encoders.json"
+    entries = json.loads(index.read_text())
+    entries[POSTER]["provenance"]["sha256"] = "f" * 64
+    index.write_text(json.dumps(entries))
+    r = run("predict", "--models", copy, REAL_DATA / "posters" / "100.jpg")
+    assert r.exit_code == 1 and "does not match the sha256" in r.output  # the manifest catches it first
+    path = copy / manifest["version"] / "manifest.json"  # and with the manifest edited to match:
+    edited = json.loads(path.read_text())
+    edited["files"]["encoders/encoders.json"]["sha256"] = hashlib.sha256(index.read_bytes()).hexdigest()
+    path.write_text(json.dumps(edited))
+    r = run("predict", "--models", copy, REAL_DATA / "posters" / "100.jpg")
+    assert r.exit_code == 1 and "encoders from another store" in r.output and "Traceback" not in r.output
     with pytest.raises(ProvenanceMismatchError, match="re-run onesheet fit"):
-        persist.load(path, expected_features=other)
-
-
-def test_persist_round_trip(tmp_path):
-    from classifiers.model.heads import make_head
-    rng = np.random.default_rng(0)
-    X, Y = rng.normal(size=(200, 5)), (rng.random((200, 3)) < 0.3).astype(int)
-    head = make_head("svm").fit(X, Y)
-    path = str(tmp_path / "m.joblib")
-    persist.save(head, path, {"features": {}})
-    loaded, sidecar = persist.load(path)
-    np.testing.assert_array_equal(loaded.predict_proba(X), head.predict_proba(X))
-    assert sidecar["joblib_sha256"] and sidecar["schema_version"] == persist.MODEL_SCHEMA_VERSION
+        ModelDir.open(copy).encoder_parts([POSTER])
 
 
 def test_predictor_without_models_is_a_clear_error(tmp_path):

@@ -9,7 +9,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import (
     check_get_params_invariance, check_no_attributes_set_in_init, check_parameters_default_constructible,
-    check_set_params,
+    check_set_params, parametrize_with_checks,
 )
 
 from classifiers.model.features import BlockScaler
@@ -27,6 +27,38 @@ def imbalanced(n=2000, d=8, seed=0):
     Y[:, 0] = X[:, 0] + 0.8 * rng.normal(size=n) > 0
     Y[:, 1] = X[:, 1] + 0.8 * rng.normal(size=n) > 2.1
     return X, Y
+
+
+def expected_failures(estimator):
+    """The scikit-learn checks a head is known to fail, each with why (none for the others)."""
+    if isinstance(estimator, SVMHead):
+        # these checks require predict == (predict_proba >= 0.5). The SVM's untuned rule is
+        # its own balanced boundary (margin 0), while its probabilities come from a sigmoid
+        # fitted without class weights so that they stay honest; the two cuts differ by
+        # design, and a few rows near the boundary fall between them
+        why = "predict cuts at the balanced SVM's margin 0, not at probability 0.5 (by design)"
+        return {"check_classifiers_train": why, "check_classifier_multioutput": why}
+    if isinstance(estimator, NBHead):
+        # probabilities saturate at 1.0 for log-odds above ~37 while the log-odds keep their
+        # order, so the check's rank comparison of decision_function and predict_proba sees ties
+        return {"check_classifier_multioutput": "predict_proba saturates at 1.0 where log-odds still differ"}
+    return {}
+
+
+@parametrize_with_checks([SVMHead(), NBHead(), MLPHead(), BlockScaler()], expected_failed_checks=expected_failures)
+def test_sklearn_estimator_checks(estimator, check):
+    check(estimator)
+
+
+def test_clone_keeps_tuned_thresholds():
+    X, Y = imbalanced()
+    head = make_head("svm").fit(X, Y)
+    tuned = tune_thresholds(Y, head.predict_proba(X))
+    head.set_params(thresholds=tuned)
+    again = clone(head).fit(X[:1000], Y[:1000])
+    np.testing.assert_array_equal(again.thresholds_, tuned)
+    with pytest.raises(ValueError, match="thresholds has 2 values"):
+        make_head("nb", thresholds=[0.5, 0.5]).fit(X, Y)
 
 
 @pytest.mark.parametrize("head", HEADS, ids=lambda h: type(h).__name__)
@@ -74,7 +106,7 @@ def test_per_genre_thresholds_raise_f1():
     head = make_head("svm", balance=False).fit(X[:3000], Y[:3000])
     P_val, P_test = head.predict_proba(X[3000:4500]), head.predict_proba(X[4500:])
     before = f1_score(Y[4500:], P_test >= 0.5, average="macro", zero_division=0)
-    head.set_thresholds(tune_thresholds(Y[3000:4500], P_val))
+    head.set_params(thresholds=tune_thresholds(Y[3000:4500], P_val))
     after = f1_score(Y[4500:], head.predict(X[4500:]), average="macro", zero_division=0)
     assert after > before + 0.05, (before, after)
     assert head.thresholds_[1] < 0.5

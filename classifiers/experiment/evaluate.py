@@ -10,7 +10,6 @@ Everything here returns plain dicts (written to metrics.json and rendered by rep
 - the cross-era check: trained on 1990 and later, tested on earlier decades.
 """
 
-import json
 import os
 import time
 
@@ -19,12 +18,12 @@ import numpy as np
 from store import FeatureStore
 from store.version import PACKAGE_VERSION
 
-from ..model import metrics
-from ..modeldir import persist
-from ..model.decades import SPLIT, block_weights, fit_model, read_manifest, refit_keeping_thresholds, tune
 from ..errors import ClassifierError, NotEnoughDataError
-from ..model.features import ids_with_features, load_blocks, parse_spec
+from ..model import balance, choice, metrics
+from ..model.decades import fit_tuned, refitted
+from ..model.features import ids_with_features, load_blocks
 from ..model.splits import decade_array, validation
+from ..modeldir import ModelDir
 
 
 def null_baselines(Y_train, Y_test):
@@ -43,12 +42,6 @@ def null_baselines(Y_train, Y_test):
     return out
 
 
-def _kind(spec):
-    names = parse_spec(spec)
-    kinds = {n.split("/")[0] for n in names}
-    return "fused" if len(kinds) > 1 else ("poster" if "poster" in kinds else "overview")
-
-
 class _Data:
     """Features, labels and decades of a configuration's train pool and test split."""
 
@@ -60,7 +53,7 @@ class _Data:
         self.train_ids = [m for m in ids if m not in test_ids]
         if not self.test_ids:
             raise NotEnoughDataError(f"{spec}: no labelled test movies; was the store changed after fit?")
-        self.X, self.widths, self.kinds = load_blocks(store, spec, self.test_ids)
+        self.X, self.spec = load_blocks(store, spec, self.test_ids)
         self.Y = store.labels(self.test_ids)
         self.decades = decade_array(store, self.test_ids)
         self.Y_train = store.labels(self.train_ids)
@@ -121,21 +114,19 @@ def _drops(matrix):
     return out
 
 
-def evaluate_config(store, models_dir, card, test_ids, encoders, min_test, balance_check):
+def evaluate_config(store, mdir, card, test_ids, min_test, balance_check, options):
     data = _Data(store, card["features"], test_ids)
     genres = card["genres"]
-    models = {scope: persist.load(os.path.join(models_dir, rel), expected_features=encoders)[0]
-              for scope, rel in card["models"].items()}
+    models = {scope: mdir.load_model(card["name"], scope)[0] for scope in card["models"]}
     P_pool, pred_pool = _predict(models["pooled"], data.X)
     # the per-decade system: each test movie judged by the model its decade chose
     P_sys, pred_sys = P_pool.copy(), pred_pool.copy()
-    for d, choice in card["choice"].items():
-        if choice.get("use") == "decade" and d in models:
-            rows = data.decades == int(d)
-            if rows.any():
-                P_sys[rows], pred_sys[rows] = _predict(models[d], data.X[rows])
+    for d, scope in choice.decade_scopes(card).items():
+        rows = data.decades == d
+        if rows.any():
+            P_sys[rows], pred_sys[rows] = _predict(models[scope], data.X[rows])
     result = {
-        "name": card["name"], "head": card["head"], "features": card["features"], "kind": _kind(card["features"]),
+        "name": card["name"], "head": card["head"], "features": card["features"], "kind": data.spec.kind,
         "n_test": len(data.test_ids),
         "pooled": metrics.summary(data.Y, pred_pool, P_pool),
         "per_decade_system": metrics.summary(data.Y, pred_sys, P_sys),
@@ -146,45 +137,34 @@ def evaluate_config(store, models_dir, card, test_ids, encoders, min_test, balan
     }
     result["drops"] = _drops(result["matrix"])
     if balance_check:
-        result["balance"] = _balance_comparison(card, data, models["pooled"], genres)
+        other = _refit(card, data, np.arange(len(data.train_ids)), not card.get("balance", True), options)
+        result["balance"] = balance.compare(*balance.pair(models["pooled"], other, card.get("balance", True)),
+                                            data.X, data.Y, genres)
     return result, data
 
 
-def _refit(card, data, train_rows, balance):
-    """Fit the configuration's head on a subset of its train pool (thresholds on a val split)."""
+def _refit(card, data, train_rows, balanced, options):
+    """Fit the configuration's head on a subset of its train pool as fit did: thresholds tuned
+    on a validation split of the fit's size and seed, then refitted on the whole subset."""
     X_train = data.train_X()
     ids = [data.train_ids[i] for i in train_rows]
-    decades = data.train_decades[train_rows]
-    tr_ids, va_ids = validation(ids, decades, 0.2, 0)
+    tr_ids, va_ids = validation(ids, data.train_decades[train_rows], options.get("val_size", 0.2),
+                                options.get("seed", 0))
     pos = {m: i for i, m in zip(train_rows, ids)}
-    tr, va = [pos[m] for m in tr_ids], [pos[m] for m in va_ids]
-    params = card.get("head_params", {})
-    weights = block_weights(card["features"], card.get("poster_weight", 1.0))
-    model = tune(fit_model(card["head"], X_train[tr], data.Y_train[tr], data.widths, data.kinds, balance, params,
-                           weights), X_train[va], data.Y_train[va])
-    # refit on train + val, as fit does
-    return refit_keeping_thresholds(model, X_train[train_rows], data.Y_train[train_rows])
+    tr, va = np.array([pos[m] for m in tr_ids]), np.array([pos[m] for m in va_ids])
+    model = fit_tuned(card["head"], X_train, data.Y_train, tr, va, data.spec, balanced, card.get("head_params", {}),
+                      data.spec.block_weights(card.get("poster_weight", 1.0)))
+    if not options.get("refit", True):
+        return model
+    return refitted(model, X_train[train_rows], data.Y_train[train_rows])
 
 
-def _balance_comparison(card, data, pooled, genres):
-    """Test-set minority recall and macro-F1 of the pooled model with and without balancing."""
-    other = _refit(card, data, np.arange(len(data.train_ids)), not card.get("balance", True))
-    out = {}
-    for label, model in (("balanced", pooled), ("unbalanced", other)) if card.get("balance", True) \
-            else (("balanced", other), ("unbalanced", pooled)):
-        _, pred = _predict(model, data.X)
-        mr, s = metrics.minority_recall(data.Y, pred, genres), metrics.summary(data.Y, pred)
-        out[label] = {"minority_recall": mr["recall"], "f1_macro": s["f1_macro"], "f1_micro": s["f1_micro"]}
-        out["minority_genres"] = mr["genres"]
-    return out
-
-
-def cross_era(card, data, split_year=1990, min_test=20):
+def cross_era(card, data, options, split_year=1990, min_test=20):
     """Train on decades >= split_year, test on the test movies of the same era and of earlier ones."""
     modern = np.flatnonzero(data.train_decades >= split_year)
     if len(modern) < 50:
         return None
-    model = _refit(card, data, modern, card.get("balance", True))
+    model = _refit(card, data, modern, card.get("balance", True), options)
     out = {"train_movies": int(len(modern)), "split_year": split_year}
     for label, rows in (("same_era", data.decades >= split_year), ("earlier", (data.decades < split_year) &
                                                                     (data.decades >= 0))):
@@ -228,25 +208,25 @@ def evaluate(store_path, models_dir, min_test=20, balance_check=True, era=True, 
     """Every number of the report, as one dict (also what metrics.json holds)."""
     from featurize.pipeline import no_progress
     progress = progress or no_progress
-    manifest = read_manifest(models_dir)
-    if not manifest or not manifest.get("configs"):
+    mdir = ModelDir.open(models_dir)
+    manifest = mdir.manifest
+    if not manifest["configs"]:
         raise ClassifierError(f"{models_dir} holds no fitted models; run onesheet fit first")
-    with open(os.path.join(models_dir, SPLIT)) as f:
-        test_ids = set(json.load(f)["test_ids"])
+    test_ids = set(mdir.split().test_ids)
     results, eras = [], {}
     bar = progress("evaluate", len(manifest["configs"]))
     with FeatureStore.open(store_path) as store:
         for name, card in manifest["configs"].items():
-            result, data = evaluate_config(store, models_dir, card, test_ids, manifest["encoders"], min_test,
-                                           balance_check)
+            result, data = evaluate_config(store, mdir, card, test_ids, min_test, balance_check, mdir.options)
             if era:
-                eras[name] = cross_era(card, data, min_test=min_test)
+                eras[name] = cross_era(card, data, mdir.options, min_test=min_test)
             results.append(result)
             bar.update(1)
     bar.close()
     best = max(results, key=lambda r: r["per_decade_system"]["f1_micro"])
     return {"report_schema_version": 1, "package_version": PACKAGE_VERSION,
             "created_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "models_manifest_created_at": manifest["created_at"],
+            "models_version": mdir.version,
             "store": os.path.abspath(store_path), "models": os.path.abspath(models_dir),
             "genres": manifest["genres"], "min_test": min_test, "test_movies": len(test_ids),
             "configs": results, "comparisons": _comparisons(results), "cross_era": eras, "best": best["name"]}

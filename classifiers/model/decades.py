@@ -8,32 +8,35 @@ Protocol, in this order:
    ``min_movies`` labelled movies outside the test split also gets its own model;
 4. each model's per-genre thresholds are tuned for F1 on its validation rows;
 5. for each decade, its own model and the pooled one are compared on that decade's
-   validation rows; prediction uses the better one. A decade with too few movies for its
-   own model, or too few validation rows to judge (``min_val``), uses the pooled model;
-6. with ``refit`` (the default) each model is then refitted on train + validation rows,
-   keeping the thresholds and choices made on validation: 25% more data for the final model.
+   validation rows (``choice.decide``); prediction uses the better one;
+6. with ``refit`` (the default) each model is then refitted on train + validation rows
+   (``clone`` keeps the tuned thresholds, which are a head parameter): 25% more data.
+
+Everything is written into a new version of the model directory (``modeldir``), made
+current only when complete.
 """
 
-import json
-import os
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.pipeline import Pipeline
 
-from featurize.online import save_encoders
 from store import FeatureStore
-from store.version import PACKAGE_VERSION
 
-from . import metrics
-from ..modeldir import persist
-from ..errors import NotEnoughDataError
-from .features import BlockScaler, ids_with_features, load_blocks, parse_spec, spec_tag
+from . import balance, choice, metrics
+from ..errors import ModelDirError, NotEnoughDataError
+from ..modeldir import ModelDir, VersionWriter
+from ..modeldir import legacy
+from ..modeldir.encoders import write_encoders
+from ..modeldir.layout import SPLIT
+from .features import BlockScaler, ids_with_features, load_blocks
 from .heads import make_head
+from .results import ConfigResult, FitResult
+from .spec import FeatureSpec
 from .splits import decade_array, holdout, validation
 from .thresholds import tune_thresholds
 
@@ -46,8 +49,6 @@ FUSED = f"{POSTER}+{TEXT}"
 DEFAULT_CONFIGS = (("svm", FUSED), ("svm", POSTER), ("svm", TEXT))
 # What the main job adds so the report can compare heads: NB on counts, MLP on dense features.
 COMPARISON_CONFIGS = (("nb", "overview/bow"), ("mlp", "poster/efficientnet-lite0+overview/glove-6b-50d"))
-MANIFEST = "manifest.json"
-SPLIT = "split.json"
 
 
 @dataclass
@@ -68,36 +69,35 @@ class FitOptions:
 
 
 def config_name(head, spec):
-    return f"{head}__{spec_tag(spec)}"
+    return f"{head}__{FeatureSpec.parse(spec).tag}"
 
 
-def _pipeline(head, widths, kinds, balance, params, weights=None):
-    return Pipeline([("scale", BlockScaler(widths, kinds, weights)), ("head", make_head(head, balance=balance, **params))])
+def fit_model(head, X, Y, spec, balance, params, weights=None, thresholds=None):
+    """A fresh pipeline (block scaler + head) fitted on X, Y; ``spec`` carries the block layout."""
+    model = Pipeline([("scale", BlockScaler(list(spec.widths), list(spec.kinds), weights)),
+                      ("head", make_head(head, balance=balance, thresholds=thresholds, **params))])
+    return _fit(model, X, Y)
 
 
-def block_weights(spec, poster_weight):
-    """Per-block weights: ``poster_weight`` for poster blocks, 1 for the rest (None when all 1)."""
-    if poster_weight == 1.0:
-        return None
-    return [poster_weight if n.startswith("poster/") else 1.0 for n in parse_spec(spec)]
-
-
-def is_fused(spec):
-    return len({n.split("/")[0] for n in parse_spec(spec)}) > 1
-
-
-def fit_model(head, X, Y, widths, kinds, balance, params, weights=None):
-    model = _pipeline(head, widths, kinds, balance, params, weights)
+def _fit(model, X, Y):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        model.fit(X, Y)
-    return model
+        return model.fit(X, Y)
 
 
 def tune(model, Xv, Yv):
-    P = model.predict_proba(Xv)
-    model[-1].set_thresholds(tune_thresholds(Yv, P))
-    return model
+    """Per-genre thresholds tuned for F1 on validation rows, set as the head's parameter."""
+    return model.set_params(head__thresholds=tune_thresholds(Yv, model.predict_proba(Xv)))
+
+
+def refitted(model, X, Y):
+    """The same pipeline (head, parameters, block weights, thresholds) fitted again on X, Y."""
+    return _fit(clone(model), X, Y)
+
+
+def fit_tuned(head, X, Y, tr, va, spec, balance, params, weights=None):
+    """Fit on rows ``tr``, tune thresholds on rows ``va`` (the protocol's steps 3-4)."""
+    return tune(fit_model(head, X[tr], Y[tr], spec, balance, params, weights), X[va], Y[va])
 
 
 def score(model, X, Y):
@@ -107,46 +107,38 @@ def score(model, X, Y):
     return metrics.summary(Y, (P >= model[-1].thresholds_).astype(np.uint8), P)
 
 
-def refit_keeping_thresholds(model, X, Y):
-    """The same pipeline (head, parameters, block weights) refitted on X, Y, with the
-    thresholds ``model`` had tuned on validation."""
-    final = clone(model)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        final.fit(X, Y)
-    final[-1].set_thresholds(model[-1].thresholds_)
-    return final
+def previous_version(directory):
+    """The current version of ``directory`` if every file verifies, else None (the fit starts afresh)."""
+    try:
+        return ModelDir.open(directory)
+    except ModelDirError:
+        return None
 
 
-def _load_split(directory, opts):
-    path = os.path.join(directory, SPLIT)
-    if os.path.exists(path):
-        with open(path) as f:
-            split = json.load(f)
-        if split.get("seed") == opts.seed and split.get("test_size") == opts.test_size:
-            return set(split["test_ids"]), set(split["seen_ids"])
-    return None, set()
-
-
-def make_split(store, directory, opts, ids):
-    """The held-out test ids, recorded in ``split.json``.
+def make_split(store, previous, directory, opts, ids):
+    """(test ids, split record): the held-out test ids.
 
     A later fit into the same directory keeps every earlier assignment (so all models share
     one test set); movies it has not seen before are assigned by the same seeded hash rule.
     """
-    recorded, seen = _load_split(directory, opts)
+    recorded, seen = None, set()
+    old = None
+    if previous is not None:
+        s = previous.split()
+        old = {"seed": s.seed, "test_size": s.test_size, "test_ids": s.test_ids, "seen_ids": s.seen_ids}
+    else:
+        old = legacy.read_split(directory)  # a v1 directory: keep its test split
+    if old and old.get("seed") == opts.seed and old.get("test_size") == opts.test_size:
+        recorded, seen = set(old["test_ids"]), set(old.get("seen_ids", ()))
     _, fresh = holdout(ids, decade_array(store, ids), opts.test_size, opts.seed)
     test = set(fresh) if recorded is None else (recorded | {m for m in fresh if m not in seen})
-    os.makedirs(directory, exist_ok=True)
-    with open(os.path.join(directory, SPLIT), "w") as f:
-        json.dump({"schema_version": persist.MODEL_SCHEMA_VERSION, "package_version": PACKAGE_VERSION,
-                   "seed": opts.seed, "test_size": opts.test_size, "stratified_by": "decade",
-                   "test_ids": sorted(test), "seen_ids": sorted(seen | set(ids))}, f)
-    return test
+    return test, {"seed": opts.seed, "test_size": opts.test_size, "stratified_by": "decade",
+                  "test_ids": sorted(test), "seen_ids": sorted(seen | set(ids))}
 
 
-def fit_config(store, directory, head, spec, test_ids, opts, progress):
-    """Fit and save every model of one configuration; returns its card (also in the manifest)."""
+def fit_config(store, writer, head, spec, test_ids, opts, progress):
+    """Fit and write every model of one configuration; returns its card (kept in the manifest)."""
+    spec = FeatureSpec.parse(spec)
     name = config_name(head, spec)
     genres = store.genres()
     ids = [m for m in ids_with_features(store, spec) if m not in test_ids]
@@ -155,36 +147,38 @@ def fit_config(store, directory, head, spec, test_ids, opts, progress):
         raise NotEnoughDataError(f"{spec}: only {len(ids)} labelled movies outside the test split")
     decades = decade_array(store, ids)
     train_ids, val_ids = validation(ids, decades, opts.val_size, opts.seed)
-    X, widths, kinds = load_blocks(store, spec, ids)
+    X, spec = load_blocks(store, spec, ids)
     Y = store.labels(ids)
     pos = {m: i for i, m in enumerate(ids)}
     tr = np.array([pos[m] for m in train_ids])
     va = np.array([pos[m] for m in val_ids])
-    card = {"name": name, "head": head, "features": spec, "genres": genres, "models": {}, "choice": {},
-            "balance": opts.balance, "head_params": opts.head_params}
+    card = {"name": name, "head": head, "features": spec.text, "widths": list(spec.widths), "genres": genres,
+            "models": {}, "choice": {}, "balance": opts.balance, "head_params": opts.head_params,
+            "refitted_on_train_and_val": opts.refit,
+            "features_provenance": {n: store.provenance(n) for n in spec.names}}
     wanted = sorted(set(int(d) for d in decades if d >= 0) if opts.decades is None else opts.decades)
     bar = progress(name, 1 + len(wanted) + int(opts.compare_balance))
-    common = {"config": name, "head": head, "genres": genres, "refitted_on_train_and_val": opts.refit,
-              "features": {n: store.provenance(n) for n in parse_spec(spec)}}
 
     def save(scope, model, rows_tr, rows_va, validation_metrics, t0, **extra):
-        """Refit on train + validation rows, then write the model with its sidecar card."""
+        """Refit on train + validation rows, then write the model; its card goes into the manifest."""
         both = np.concatenate([rows_tr, rows_va])
         if opts.refit:
-            model = refit_keeping_thresholds(model, X[both], Y[both])
-        card["models"][scope] = _save(directory, name, scope, model, dict(
-            common, scope="pooled" if scope == "pooled" else "decade", n_train=int(len(rows_tr)),
-            n_val=int(len(rows_va)), train_genre_counts=dict(zip(genres, map(int, Y[both].sum(axis=0)))),
+            model = refitted(model, X[both], Y[both])
+        card["models"][scope] = dict(
+            file=writer.write_model(name, scope, model), scope="pooled" if scope == "pooled" else "decade",
+            n_train=int(len(rows_tr)), n_val=int(len(rows_va)),
+            train_genre_counts=dict(zip(genres, map(int, Y[both].sum(axis=0)))),
             thresholds=list(model[-1].thresholds_), validation=validation_metrics,
             constant_genres=[genres[j] for j in model[-1].constant_genres_],
-            fit_seconds=time.perf_counter() - t0, **extra))
+            fit_seconds=time.perf_counter() - t0, **extra)
         return model
 
     t0 = time.perf_counter()
-    pooled, pooled_val, weight = _pooled_with_best_weight(head, spec, X, Y, tr, va, widths, kinds, opts, card)
-    weights = block_weights(spec, weight)
+    pooled, pooled_val, weight = _pooled_with_best_weight(head, spec, X, Y, tr, va, opts, card)
+    weights = spec.block_weights(weight)
     if opts.compare_balance:
-        card["balance_effect"] = _balance_effect(head, X, Y, tr, va, widths, kinds, opts, pooled, genres, weights)
+        other = fit_tuned(head, X, Y, tr, va, spec, not opts.balance, opts.head_params, weights)
+        card["balance_effect"] = balance.compare(*balance.pair(pooled, other, opts.balance), X[va], Y[va], genres)
         bar.update(1)
     save("pooled", pooled, tr, va, pooled_val, t0, training_decades=sorted(set(int(d) for d in decades[tr])))
     bar.update(1)
@@ -196,18 +190,17 @@ def fit_config(store, directory, head, spec, test_ids, opts, progress):
         entry = {"movies": int(in_d.sum()), "n_train": int(len(tr_d)), "n_val": int(len(va_d)),
                  "val_f1_micro_pooled": pooled_d.get("f1_micro")}
         if entry["movies"] < opts.min_movies:
-            entry.update(use="pooled", reason=f"{entry['movies']} movies < min_movies {opts.min_movies}")
+            entry.update(choice.too_few_movies(entry["movies"], opts.min_movies))
         else:
             t0 = time.perf_counter()
-            model = tune(fit_model(head, X[tr_d], Y[tr_d], widths, kinds, opts.balance, opts.head_params, weights),
-                         X[va_d], Y[va_d])
+            model = fit_tuned(head, X, Y, tr_d, va_d, spec, opts.balance, opts.head_params, weights)
             own = score(model, X[va_d], Y[va_d])
             model = save(str(d), model, tr_d, va_d, own, t0, decade=d, training_decades=[d])
             entry["val_f1_micro_decade"] = own.get("f1_micro")
             missing = [genres[j] for j in model[-1].constant_genres_]
             if missing:
                 entry["warning"] = f"no training example of {', '.join(missing)}: this model always answers no"
-            entry.update(_choose(own, pooled_d, len(va_d), opts))
+            entry.update(choice.decide(own, pooled_d, len(va_d), opts.min_val))
         card["choice"][str(d)] = entry
         bar.update(1)
     bar.close()
@@ -215,22 +208,12 @@ def fit_config(store, directory, head, spec, test_ids, opts, progress):
     return card
 
 
-def _choose(own, pooled, n_val, opts):
-    """Which model a decade uses, and why (decided on that decade's validation rows)."""
-    if n_val < opts.min_val:
-        return {"use": "pooled", "reason": f"only {n_val} validation movies (< {opts.min_val}) to judge"}
-    if own["f1_micro"] > pooled["f1_micro"]:
-        return {"use": "decade", "reason": "decade model better on this decade's validation rows"}
-    return {"use": "pooled", "reason": "pooled model at least as good on this decade's validation rows"}
-
-
-def _pooled_with_best_weight(head, spec, X, Y, tr, va, widths, kinds, opts, card):
+def _pooled_with_best_weight(head, spec, X, Y, tr, va, opts, card):
     """The pooled model (thresholds tuned); for fused specs, at the poster weight best on validation."""
-    grid = opts.poster_weights if is_fused(spec) and head == "svm" else (1.0,)
+    grid = opts.poster_weights if spec.is_fused and head == "svm" else (1.0,)
     best = None
     for w in grid:
-        model = tune(fit_model(head, X[tr], Y[tr], widths, kinds, opts.balance, opts.head_params,
-                               block_weights(spec, w)), X[va], Y[va])
+        model = fit_tuned(head, X, Y, tr, va, spec, opts.balance, opts.head_params, spec.block_weights(w))
         val = score(model, X[va], Y[va])
         card.setdefault("poster_weight_validation", {})[str(w)] = val["f1_micro"]
         if best is None or val["f1_micro"] > best[1]["f1_micro"]:
@@ -239,57 +222,39 @@ def _pooled_with_best_weight(head, spec, X, Y, tr, va, widths, kinds, opts, card
     return best
 
 
-def _balance_effect(head, X, Y, tr, va, widths, kinds, opts, balanced, genres, weights=None):
-    """Minority-genre recall on validation with and without class balancing (pooled model),
-    with tuned thresholds and with each head's own untuned decision rule."""
-    other = tune(fit_model(head, X[tr], Y[tr], widths, kinds, not opts.balance, opts.head_params, weights),
-                 X[va], Y[va])
-    out = {}
-    for label, model in (("balanced", balanced if opts.balance else other),
-                         ("unbalanced", other if opts.balance else balanced)):
-        P = model.predict_proba(X[va])
-        tuned = (P >= model[-1].thresholds_).astype(np.uint8)
-        untuned = (P >= model[-1].default_thresholds_).astype(np.uint8)
-        out[label] = {"minority_recall": metrics.minority_recall(Y[va], tuned, genres)["recall"],
-                      "minority_recall_untuned": metrics.minority_recall(Y[va], untuned, genres)["recall"],
-                      "f1_macro": metrics.summary(Y[va], tuned)["f1_macro"]}
-    out["minority_genres"] = metrics.minority_recall(Y[va], Y[va], genres)["genres"]
-    return out
-
-
-def _save(directory, config, scope, model, card):
-    path = os.path.join(directory, config, f"{scope}.joblib")
-    persist.save(model, path, card)
-    return os.path.relpath(path, directory)
-
-
-def read_manifest(directory):
-    path = os.path.join(directory, MANIFEST)
-    if not os.path.exists(path):
-        return None
-    with open(path) as f:
-        return json.load(f)
+def _carry_configs(writer, previous, refitting):
+    """Configurations of the previous version that this fit does not redo, with their files."""
+    kept = {}
+    for name, card in (previous.configs.items() if previous is not None else ()):
+        if name in refitting:
+            continue
+        for entry in card["models"].values():
+            writer.carry(previous, entry["file"])
+        kept[name] = card
+    return kept
 
 
 def fit(store_path, directory, configs=DEFAULT_CONFIGS, options=None, progress=None):
-    """Fit every (head, spec) configuration into ``directory``; returns the manifest."""
+    """Fit every (head, spec) configuration into a new version of ``directory``; returns a FitResult.
+
+    Configurations fitted earlier into the same directory (and not refitted now) are kept.
+    """
     from featurize.pipeline import no_progress
     opts = options or FitOptions()
     progress = progress or no_progress
-    os.makedirs(directory, exist_ok=True)
-    with FeatureStore.open(store_path) as store:
-        usable = {m for _, spec in configs for m in ids_with_features(store, spec)}
-        test_ids = make_split(store, directory, opts, [m for m in store.ids() if m in usable])
-        manifest = read_manifest(directory) or {"configs": {}}
-        names = sorted({n for _, spec in configs for n in parse_spec(spec)})
-        encoders = save_encoders(store, names, os.path.join(directory, "encoders"))
-        for head, spec in configs:
-            card = fit_config(store, directory, head, spec, test_ids, opts, progress)
-            manifest["configs"][card["name"]] = card
-        manifest.update(schema_version=persist.MODEL_SCHEMA_VERSION, package_version=PACKAGE_VERSION,
-                        created_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"), store=os.path.abspath(store_path),
-                        genres=store.genres(), split=SPLIT, test_movies=len(test_ids),
-                        encoders={**manifest.get("encoders", {}), **encoders})
-    with open(os.path.join(directory, MANIFEST), "w") as f:
-        json.dump(manifest, f, indent=2, sort_keys=True, default=str)
-    return manifest
+    specs = [(head, FeatureSpec.parse(spec)) for head, spec in configs]
+    with VersionWriter(directory) as writer, FeatureStore.open(store_path) as store:
+        previous = previous_version(writer.directory)
+        usable = {m for _, spec in specs for m in ids_with_features(store, spec)}
+        test_ids, split = make_split(store, previous, writer.directory, opts, [m for m in store.ids() if m in usable])
+        writer.write_json(SPLIT, split)
+        names = sorted({n for _, spec in specs for n in spec.names})
+        encoders = write_encoders(writer, store, names, previous)
+        kept = _carry_configs(writer, previous, {config_name(h, s) for h, s in specs})
+        fitted = [fit_config(store, writer, head, spec, test_ids, opts, progress) for head, spec in specs]
+        manifest = {"store": str(store_path), "genres": store.genres(), "split": SPLIT, "test_movies": len(test_ids),
+                    "options": {k: v for k, v in asdict(opts).items() if k != "decades"},
+                    "encoders": encoders, "configs": {**kept, **{c["name"]: c for c in fitted}}}
+        version = writer.commit(manifest)
+    return FitResult(writer.directory, version, len(test_ids), [ConfigResult.from_card(c) for c in fitted],
+                     writer.manifest)

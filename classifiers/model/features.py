@@ -1,4 +1,4 @@
-"""Feature specs ("a+b+c") -> matrices from the store, and the block scaler that fuses them.
+"""Feature specs -> matrices from the store, and the block scaler that fuses them.
 
 Fusing a 1,280-d standardised poster embedding with a 13,000-column tf-idf matrix needs
 care: left alone, the dense block's scale swamps the sparse one. BlockScaler standardises
@@ -10,26 +10,15 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.preprocessing import StandardScaler
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..errors import ClassifierError
-
-
-def parse_spec(spec):
-    names = [s.strip() for s in str(spec).split("+") if s.strip()]
-    if not names:
-        raise ClassifierError(f"empty feature spec {spec!r}; use e.g. poster/efficientnet-lite0+overview/tfidf")
-    return names
-
-
-def spec_tag(spec):
-    """A file-name-safe tag for a feature spec."""
-    return "+".join(n.replace("/", "-") for n in parse_spec(spec))
+from .spec import FeatureSpec
 
 
 def ids_with_features(store, spec):
     """Movie ids (store order) that hold every feature of the spec."""
-    names = parse_spec(spec)
+    names = FeatureSpec.parse(spec).names
     missing = [n for n in names if n not in store.features()]
     if missing:
         raise ClassifierError(f"the store has no feature {', '.join(missing)}; run onesheet featurize first "
@@ -50,9 +39,11 @@ def stack_blocks(blocks):
 
 
 def load_blocks(store, spec, ids):
-    """(X, widths, kinds) for ids, blocks in spec order."""
-    blocks = [store.lookup(ids, feature=n) for n in parse_spec(spec)]
-    return stack_blocks(blocks), [b.shape[1] for b in blocks], ["sparse" if sp.issparse(b) else "dense" for b in blocks]
+    """(X, spec with its block widths and kinds) for ids, blocks in spec order."""
+    spec = FeatureSpec.parse(spec)
+    blocks = [store.lookup(ids, feature=n) for n in spec.names]
+    return stack_blocks(blocks), spec.with_layout([b.shape[1] for b in blocks],
+                                                  ["sparse" if sp.issparse(b) else "dense" for b in blocks])
 
 
 class BlockScaler(TransformerMixin, BaseEstimator):
@@ -76,7 +67,7 @@ class BlockScaler(TransformerMixin, BaseEstimator):
         return [(edges[i], edges[i + 1], kinds[i]) for i in range(len(widths))]
 
     def fit(self, X, y=None):
-        self.n_features_in_ = X.shape[1]
+        X = validate_data(self, X, accept_sparse=["csr", "csc"], dtype=[np.float64, np.float32])
         self.scalers_ = []
         for a, b, kind in self._blocks(X):
             if kind == "dense":
@@ -89,6 +80,7 @@ class BlockScaler(TransformerMixin, BaseEstimator):
 
     def transform(self, X):
         check_is_fitted(self, "scalers_")
+        X = validate_data(self, X, reset=False, accept_sparse=["csr", "csc"], dtype=[np.float64, np.float32])
         out = []
         blocks = self._blocks(X)
         weights = self.weights or [1.0] * len(blocks)
@@ -101,3 +93,9 @@ class BlockScaler(TransformerMixin, BaseEstimator):
                 block = block * weight
             out.append(block)
         return stack_blocks(out)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.transformer_tags.preserves_dtype = ["float32"]  # dense blocks come out float32 by design
+        return tags

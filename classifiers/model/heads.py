@@ -2,7 +2,9 @@
 
 Each head takes X (n, d) and a multi-hot Y (n, k) and offers ``decision_function`` (raw
 per-genre scores), ``predict_proba`` (per-genre probabilities) and ``predict`` (probabilities
-at or above ``thresholds``, 0.5 unless tuned). Class balancing is on by default. A genre
+at or above the per-genre ``thresholds``). ``thresholds`` is a constructor parameter
+(None: the head's own decision rule, ``default_thresholds_``), so ``clone`` and
+``set_params`` carry tuned thresholds to a refit. Class balancing is on by default. A genre
 with no positive (or no negative) training example becomes a constant predictor and is
 listed in ``constant_genres_`` rather than crashing the fit.
 """
@@ -17,14 +19,31 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.naive_bayes import ComplementNB, GaussianNB, MultinomialNB
 from sklearn.neural_network import MLPClassifier
 from sklearn.svm import SVC, LinearSVC
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.multiclass import type_of_target
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 
-def _as_2d_labels(Y):
-    Y = np.asarray(Y)
-    if Y.ndim == 1:
-        Y = Y[:, None]
-    return (Y > 0).astype(np.uint8)
+def _label_matrix(Y):
+    """(0/1 label matrix, classes or None, label dtype): a multi-hot Y as it is; a 1-D y one-vs-rest encoded.
+
+    Genres come as a multi-hot matrix. A 1-D target (binary or multiclass, any labels) is
+    accepted too, as scikit-learn classifiers do: one column per class (one column for the
+    positive class of a binary target), and ``predict`` then answers with class labels.
+    """
+    if Y is None:
+        raise ValueError("requires y to be passed, but the target y is None")
+    Y = check_array(Y, ensure_2d=False, dtype=None, input_name="Y", ensure_all_finite=False)
+    kind = type_of_target(Y, input_name="Y")
+    if kind == "multilabel-indicator":
+        return (Y > 0).astype(np.uint8), None, (Y.dtype.str if Y.dtype.kind in "iub" else "|u1")
+    if kind not in ("binary", "multiclass"):
+        raise ValueError(f"Unknown label type: {kind}. Give a multi-hot genre matrix or class labels")
+    y = Y.ravel() if Y.ndim == 2 else Y
+    classes = np.unique(y)
+    if len(classes) < 2:
+        raise ValueError("Classifier can't train when only one class is present.")
+    onehot = (y[:, None] == classes[None, :]).astype(np.uint8)
+    return (onehot[:, 1:] if len(classes) == 2 else onehot), classes, None
 
 
 def balanced_weights(y):
@@ -45,17 +64,34 @@ class _OvRHead(ClassifierMixin, BaseEstimator):
         raise NotImplementedError
 
     def fit(self, X, Y):
-        Y = _as_2d_labels(Y)
-        self.n_features_in_ = X.shape[1]
+        X = self._check_X(X, reset=True)
+        Y, labels, self.label_dtype_ = _label_matrix(Y)
+        if X.shape[0] != Y.shape[0]:
+            raise ValueError(f"X has {X.shape[0]} rows, Y has {Y.shape[0]}")
         self.n_genres_ = Y.shape[1]
-        self.classes_ = np.arange(self.n_genres_)
+        self.multilabel_ = labels is None
+        self.classes_ = np.arange(self.n_genres_) if labels is None else labels
         self.constant_genres_ = {j: (int(Y[0, j]) if len(Y) else 0) for j in range(self.n_genres_)
                                  if len(Y) == 0 or Y[:, j].min() == Y[:, j].max()}
         self.estimators_ = self._fit_estimators(X, Y)
         self._fit_calibration(X, Y)
         self.default_thresholds_ = self._default_thresholds()
-        self.thresholds_ = self.default_thresholds_.copy()
+        self.thresholds_  # a wrong number of thresholds fails the fit, not a later predict
         return self
+
+    def _check_X(self, X, reset=False):
+        return validate_data(self, X, reset=reset, accept_sparse=["csr", "csc"], dtype=[np.float64, np.float32])
+
+    @property
+    def thresholds_(self):
+        """The per-genre cut in use: the ``thresholds`` parameter, else the head's own rule."""
+        check_is_fitted(self, "default_thresholds_")
+        if self.thresholds is None:
+            return self.default_thresholds_
+        t = np.asarray(self.thresholds, dtype=float).ravel()
+        if t.shape != (self.n_genres_,):
+            raise ValueError(f"thresholds has {t.size} values, the head predicts {self.n_genres_} genres")
+        return t
 
     def _fit_estimators(self, X, Y):
         """One binary estimator per genre (None for constant genres)."""
@@ -85,7 +121,21 @@ class _OvRHead(ClassifierMixin, BaseEstimator):
         return est.decision_function(X)
 
     def decision_function(self, X):
+        """Raw per-genre scores (n, genres); for a binary 1-D target, one score per row."""
         check_is_fitted(self, "estimators_")
+        scores = self._scores(X)
+        if self.multilabel_:
+            return scores
+        if self.n_genres_ == 1:
+            return scores.ravel()
+        if self.calibration_ is not None:  # classes compared on one scale, as predict_proba does
+            a, b = self.calibration_
+            scores = a * scores + b
+        return scores
+
+    def _scores(self, X):
+        check_is_fitted(self, "estimators_")
+        X = self._check_X(X)
         out = np.empty((X.shape[0], self.n_genres_))
         for j, est in enumerate(self.estimators_):
             out[:, j] = (self._raw(est, X) if est is not None
@@ -93,7 +143,14 @@ class _OvRHead(ClassifierMixin, BaseEstimator):
         return out
 
     def predict_proba(self, X):
-        return self._scores_to_proba(self.decision_function(X))
+        """Per-genre probabilities (n, genres); per-class, summing to 1, for a 1-D target."""
+        check_is_fitted(self, "estimators_")
+        P = self._scores_to_proba(self._scores(X))
+        if self.multilabel_:
+            return P
+        if self.n_genres_ == 1:
+            return np.hstack([1 - P, P])
+        return P / P.sum(axis=1, keepdims=True)
 
     def _scores_to_proba(self, scores):
         if self.calibration_ is None:
@@ -102,11 +159,14 @@ class _OvRHead(ClassifierMixin, BaseEstimator):
         return 1.0 / (1.0 + np.exp(-np.clip(a * scores + b, -50, 50)))
 
     def predict(self, X):
-        return (self.predict_proba(X) >= self.thresholds_).astype(np.uint8)
-
-    def set_thresholds(self, thresholds):
-        self.thresholds_ = np.asarray(thresholds, dtype=float)
-        return self
+        """0/1 genre matrix: probabilities at or above ``thresholds_`` (class labels for a 1-D target)."""
+        check_is_fitted(self, "estimators_")
+        if self.multilabel_:
+            return (self.predict_proba(X) >= self.thresholds_).astype(self.label_dtype_)
+        P = self._scores_to_proba(self._scores(X))
+        if self.n_genres_ == 1:
+            return self.classes_[(P[:, 0] >= self.thresholds_[0]).astype(int)]
+        return self.classes_[np.argmax(P, axis=1)]
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -119,11 +179,12 @@ class _OvRHead(ClassifierMixin, BaseEstimator):
 class SVMHead(_OvRHead):
     """Linear (primal liblinear) or RBF SVM per genre; Platt-style sigmoid for probabilities."""
 
-    def __init__(self, C=0.1, kernel="linear", balance=True, n_jobs=None):
+    def __init__(self, C=0.1, kernel="linear", balance=True, n_jobs=None, thresholds=None):
         self.C = C
         self.kernel = kernel
         self.balance = balance
         self.n_jobs = n_jobs
+        self.thresholds = thresholds
 
     def _binary(self):
         cw = "balanced" if self.balance else None
@@ -152,11 +213,11 @@ class SVMHead(_OvRHead):
             self.coef_, self.intercept_ = coef, intercept
         return self
 
-    def decision_function(self, X):
+    def _scores(self, X):
         if getattr(self, "coef_", None) is None:
-            return super().decision_function(X)
+            return super()._scores(X)
         check_is_fitted(self, "estimators_")
-        return np.asarray(X @ self.coef_) + self.intercept_
+        return np.asarray(self._check_X(X) @ self.coef_) + self.intercept_
 
     def _fit_calibration(self, X, Y):
         """One sigmoid per genre on the training scores: maps margins to probabilities.
@@ -165,7 +226,7 @@ class SVMHead(_OvRHead):
         genres sensibly); the balanced SVM's own decision boundary, margin 0, becomes the
         default threshold instead (see _default_thresholds).
         """
-        scores = self.decision_function(X) if any(e is not None for e in self.estimators_) else None
+        scores = self._scores(X) if any(e is not None for e in self.estimators_) else None
         a, b = np.ones(self.n_genres_), np.zeros(self.n_genres_)
         if scores is not None:
             for j, est in enumerate(self.estimators_):
@@ -183,11 +244,12 @@ class SVMHead(_OvRHead):
 class NBHead(_OvRHead):
     """Naive Bayes per genre: Complement/Multinomial on non-negative counts, Gaussian otherwise."""
 
-    def __init__(self, variant="auto", alpha=1.0, balance=True, n_jobs=1):
+    def __init__(self, variant="auto", alpha=1.0, balance=True, n_jobs=1, thresholds=None):
         self.variant = variant
         self.alpha = alpha
         self.balance = balance
         self.n_jobs = n_jobs
+        self.thresholds = thresholds
 
     def _variant_for(self, X):
         if self.variant != "auto":
@@ -196,6 +258,7 @@ class NBHead(_OvRHead):
         return "complement" if sp.issparse(X) and nonneg else "gaussian"
 
     def fit(self, X, Y):
+        X = self._check_X(X, reset=True)
         self.variant_ = self._variant_for(X)
         if self.variant_ == "gaussian" and sp.issparse(X):
             X = X.toarray()
@@ -219,19 +282,22 @@ class MLPHead(_OvRHead):
     row is drawn with probability proportional to the inverse frequency of its rarest genre.
     """
 
-    def __init__(self, hidden=(256,), alpha=1e-3, max_iter=200, balance=True, random_state=0):
+    def __init__(self, hidden=(256,), alpha=1e-3, max_iter=200, balance=True, random_state=0, thresholds=None):
         self.hidden = hidden
         self.alpha = alpha
         self.max_iter = max_iter
         self.balance = balance
         self.random_state = random_state
+        self.thresholds = thresholds
 
     def _fit_estimators(self, X, Y):
         """One network for every genre; constant genres' outputs are overridden in decision_function."""
         rows = self._balanced_rows(Y, Y.sum(axis=0)) if self.balance else np.arange(len(Y))
         self.net_ = MLPClassifier(hidden_layer_sizes=tuple(self.hidden), alpha=self.alpha, max_iter=self.max_iter,
-                                  early_stopping=True, n_iter_no_change=10, random_state=self.random_state)
+                                  early_stopping=len(rows) >= 100,  # too few rows to hold any out
+                                  n_iter_no_change=10, random_state=self.random_state)
         self.net_.fit(X[rows], Y[rows])
+        self.n_iter_ = self.net_.n_iter_
         return [None if j in self.constant_genres_ else self.net_ for j in range(self.n_genres_)]
 
     def _balanced_rows(self, Y, counts):
@@ -241,9 +307,12 @@ class MLPHead(_OvRHead):
         rng = np.random.default_rng(self.random_state)
         return rng.choice(len(Y), size=len(Y), replace=True, p=weight / weight.sum())
 
-    def decision_function(self, X):
+    def _scores(self, X):
         check_is_fitted(self, "net_")
-        p = np.clip(self.net_.predict_proba(X), 1e-7, 1 - 1e-7)
+        p = self.net_.predict_proba(self._check_X(X))
+        if p.shape[1] != self.n_genres_:  # one label column: the network answers [P(no), P(yes)]
+            p = p[:, -self.n_genres_:]
+        p = np.clip(p, 1e-7, 1 - 1e-7)
         scores = np.log(p / (1 - p))
         for j, v in self.constant_genres_.items():
             scores[:, j] = 1e3 if v else -1e3

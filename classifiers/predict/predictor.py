@@ -6,18 +6,18 @@ model its decade chose at fit time (its own or the pooled one; pooled when the y
 unknown). Features are computed with exactly the encoders saved at fit time.
 """
 
-import os
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from featurize.online import OnlineFeaturizer
 
-from ..modeldir import persist
-from ..model.decades import read_manifest
-from ..errors import ClassifierError
+from ..errors import ClassifierError, ModelIntegrityError
+from ..model import choice
+from ..model.features import stack_blocks
+from ..model.spec import FeatureSpec
+from ..modeldir import ModelDir
 from .inputs import normalise_inputs
-from ..model.features import parse_spec, stack_blocks
 
 
 @dataclass
@@ -36,26 +36,18 @@ def _thresholds(model):
     return np.asarray(model[-1].thresholds_, dtype=float)
 
 
-def _needs_overview(spec):
-    return any(n.startswith("overview/") for n in parse_spec(spec))
-
-
-def _needs_poster(spec):
-    return any(n.startswith("poster/") for n in parse_spec(spec))
-
-
 class Predictor:
     """Loads a model directory once; ``predict`` handles any number of movies."""
 
     def __init__(self, directory, device="auto", word_vectors=None):
-        self.directory = os.path.abspath(directory)
-        self.manifest = read_manifest(self.directory)
-        if not self.manifest or not self.manifest.get("configs"):
+        self.modeldir = ModelDir.open(directory)  # every file checked against the manifest
+        self.directory = self.modeldir.directory
+        self.manifest = self.modeldir.manifest
+        if not self.manifest["configs"]:
             raise ClassifierError(f"{directory} holds no fitted models; run onesheet fit STORE --models {directory}")
-        if self.manifest.get("schema_version") != persist.MODEL_SCHEMA_VERSION:
-            raise ClassifierError(f"{directory} was written with model schema v{self.manifest.get('schema_version')}; "
-                                  f"re-run onesheet fit")
-        self.genres = self.manifest["genres"]
+        self.genres = self.modeldir.genres
+        self.specs = {name: FeatureSpec.parse(c["features"]).with_layout(c.get("widths") or (), ())
+                      for name, c in self.configs().items()}
         self.device, self.word_vectors = device, word_vectors
         self._models, self._featurizers = {}, {}
 
@@ -65,8 +57,8 @@ class Predictor:
     def choose_config(self, has_overview=True, has_poster=True):
         """The best configuration (validation micro-F1) whose inputs are all available."""
         usable = [(c["validation"].get("f1_micro", 0), name) for name, c in self.configs().items()
-                  if (has_overview or not _needs_overview(c["features"]))
-                  and (has_poster or not _needs_poster(c["features"]))]
+                  if (has_overview or not self.specs[name].needs_overview)
+                  and (has_poster or not self.specs[name].needs_poster)]
         if not usable:
             need = "an overview" if has_poster else "a poster"
             raise ClassifierError(f"no model in {self.directory} works without {need}; fit one with "
@@ -74,27 +66,22 @@ class Predictor:
         return max(usable)[1]
 
     def scope_for(self, config, year):
-        if year is None or year < 0:
-            return "pooled"
-        choice = self.configs()[config]["choice"].get(str(int(year) // 10 * 10))
-        return str(int(year) // 10 * 10) if choice and choice.get("use") == "decade" else "pooled"
+        return choice.scope_for(self.configs()[config], choice.decade_of(year))
 
     def model(self, config, scope):
+        """(fitted pipeline, its card), loaded once (skops, trusted types only)."""
         key = (config, scope)
         if key not in self._models:
-            rel = self.configs()[config]["models"][scope]
-            expected = self.manifest["encoders"]
-            self._models[key] = persist.load(os.path.join(self.directory, rel), expected_features=expected)
+            self._models[key] = self.modeldir.load_model(config, scope)
         return self._models[key]
 
     def _features_of(self, plan):
         """Every feature the planned configurations need."""
-        return sorted({f for config, _ in plan if config != "error"
-                       for f in parse_spec(self.configs()[config]["features"])})
+        return sorted({f for config, _ in plan if config != "error" for f in self.specs[config].names})
 
     def _features(self, names, posters, overviews, batch_size, workers, poster_embeddings):
-        poster_names = [n for n in names if n.startswith("poster/")]
-        text_names = [n for n in names if not n.startswith("poster/")]
+        spec = FeatureSpec(tuple(names))
+        poster_names, text_names = list(spec.poster_names), list(spec.other_names)
         feats, failures = {}, {}
         if poster_names and poster_embeddings is not None:
             feats.update({n: poster_embeddings[0][n] for n in poster_names})
@@ -109,13 +96,13 @@ class Predictor:
     def featurizer(self, names):
         key = tuple(sorted(names))
         if key not in self._featurizers:
-            self._featurizers[key] = OnlineFeaturizer.load(os.path.join(self.directory, "encoders"), key,
-                                                           device=self.device, word_vectors=self.word_vectors)
+            self._featurizers[key] = OnlineFeaturizer.from_parts(self.modeldir.encoder_parts(key), device=self.device,
+                                                                 word_vectors=self.word_vectors)
         return self._featurizers[key]
 
     def poster_features(self):
         """Names of the poster features any configuration uses (what a server must embed)."""
-        return sorted({n for c in self.configs().values() for n in parse_spec(c["features"]) if n.startswith("poster/")})
+        return sorted({n for spec in self.specs.values() for n in spec.poster_names})
 
     def notes_for(self, config, scope):
         """Remarks printed with every prediction of this model (e.g. whether it beats a constant answer)."""
@@ -148,7 +135,7 @@ class Predictor:
         names = self._features_of(plan)
         feats, failures = self._features(names, posters, overviews, batch_size, workers, poster_embeddings)
         warnings = {}
-        for key in [k for k in plan if k[0] != "error" and _needs_poster(self.configs()[k[0]]["features"])]:
+        for key in [k for k in plan if k[0] != "error" and self.specs[k[0]].needs_poster]:
             broken = [i for i in plan[key] if i in failures]
             plan[key] = [i for i in plan[key] if i not in failures]
             for i in broken:  # an unusable poster: answer from the overview when a model can
@@ -170,9 +157,12 @@ class Predictor:
                 continue
             if not rows:
                 continue
-            spec = self.configs()[config]["features"]
+            spec = self.specs[config]
             model, _ = self.model(config, scope)
-            X = stack_blocks([feats[name][rows] for name in parse_spec(spec)])
+            X = stack_blocks([feats[name][rows] for name in spec.names])
+            if spec.widths and X.shape[1] != spec.n_columns:
+                raise ModelIntegrityError(f"the encoders in {self.modeldir.path} give {X.shape[1]} feature columns for "
+                                          f"{config}, its models take {spec.n_columns}; re-run onesheet fit")
             P = model.predict_proba(X)
             thresholds = _thresholds(model)
             chosen = P >= thresholds

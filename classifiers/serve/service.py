@@ -16,6 +16,7 @@ from featurize.images import load_poster
 from .batching import MicroBatcher
 from .limits import LimitExceeded
 from .refresh import StoreFollower
+from ..model.spec import is_poster_feature
 from ..predict.predictor import Predictor
 
 BLOCK_ROWS = 64      # rows serialised at a time (64 tf-idf rows ~ 5 MB of JSON)
@@ -31,7 +32,7 @@ class Service:
         self.batcher = MicroBatcher(self._embed, max_batch=max_batch, max_wait_ms=max_wait_ms)
         features = self.follower.current.features()
         self.default_feature = next((n for n in names if n in features),
-                                    next((n for n in features if n.startswith("poster/")), None))
+                                    next((n for n in features if is_poster_feature(n)), None))
         # decoding gets its own small pool: dozens of concurrent decodes would only fight
         # onnxruntime for the same cores
         self.decode_pool = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="decode")
