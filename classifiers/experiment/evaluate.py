@@ -23,8 +23,11 @@ from ..model import metrics
 from ..modeldir import persist
 from ..model.decades import SPLIT, block_weights, fit_model, read_manifest, refit_keeping_thresholds, tune
 from ..errors import ClassifierError, NotEnoughDataError
+from ..model.baselines import MIN_RELIABLE, constant_answer, small_data_note
 from ..model.features import ids_with_features, load_blocks, parse_spec
 from ..model.splits import decade_array, validation
+from . import scoring
+from .scoring import MODERN, columns
 
 
 def null_baselines(Y_train, Y_test):
@@ -40,6 +43,7 @@ def null_baselines(Y_train, Y_test):
     out["all_negative"]["top_class_accuracy"] = metrics.top_class_accuracy(Y_test, scores)
     out["most_frequent_genre_top_class_accuracy"] = metrics.top_class_accuracy(Y_test, scores)
     out["most_frequent_genres"] = [int(j) for j in top_k]
+    out["constant"] = constant_answer(Y_train, Y_test)
     return out
 
 
@@ -78,24 +82,12 @@ def _predict(model, X):
     return P, (P >= model[-1].thresholds_).astype(np.uint8)
 
 
-VINTAGE = 1960  # decades before this are scarce; the matrix also judges them together
-
-
-def _columns(data):
-    """Test columns: every decade, plus all vintage decades (before 1960) taken together."""
-    cols = [(str(d), data.decades == d) for d in sorted(set(int(d) for d in data.decades if d >= 0))]
-    vintage = (data.decades >= 0) & (data.decades < VINTAGE)
-    if vintage.any():
-        cols.append((f"<{VINTAGE}", vintage))
-    return cols
-
-
 def _matrix(models, data, min_test):
     """{train scope: {test decade: {micro, macro, n} or {n, judged: False}}}."""
     out = {}
     for scope, model in models.items():
         row = {}
-        for d, rows in _columns(data):
+        for d, rows in columns(data.decades):
             n = int(rows.sum())
             if n < min_test:
                 row[str(d)] = {"n": n, "judged": False}
@@ -141,9 +133,17 @@ def evaluate_config(store, models_dir, card, test_ids, encoders, min_test, balan
         "per_decade_system": metrics.summary(data.Y, pred_sys, P_sys),
         "per_genre": metrics.per_genre(data.Y, pred_sys, P_sys, genres),
         "baselines": null_baselines(data.Y_train, data.Y),
+        "overall": scoring.scored_against_constant(data.Y, pred_sys, P_sys, data.Y_train),
+        "per_decade": scoring.per_decade(data.Y, pred_sys, P_sys, data.decades, data.Y_train, data.train_decades),
         "matrix": _matrix(models, data, min_test),
-        "test_decades": {d: int(rows.sum()) for d, rows in _columns(data)},
+        "test_decades": {d: int(rows.sum()) for d, rows in columns(data.decades)},
+        "examples": scoring.examples(data.test_ids, data.Y, pred_sys, data.decades),
     }
+    for row, constant_f1 in zip(result["per_genre"], scoring.per_genre_constant(data.Y)):
+        row["constant_f1"] = constant_f1
+    result["matrix_constant"] = {d: {"f1_micro": v["constant"].get("f1_micro"), "f1_macro": v["constant"].get("f1_macro")}
+                                 for d, v in result["per_decade"].items()}
+    result["not_above_constant"] = [d for d, v in result["per_decade"].items() if v["beats_constant"] is False]
     result["drops"] = _drops(result["matrix"])
     if balance_check:
         result["balance"] = _balance_comparison(card, data, models["pooled"], genres)
@@ -179,13 +179,14 @@ def _balance_comparison(card, data, pooled, genres):
     return out
 
 
-def cross_era(card, data, split_year=1990, min_test=20):
+def cross_era(card, data, split_year=MODERN, min_test=20):
     """Train on decades >= split_year, test on the test movies of the same era and of earlier ones."""
     modern = np.flatnonzero(data.train_decades >= split_year)
     if len(modern) < 50:
         return None
     model = _refit(card, data, modern, card.get("balance", True))
     out = {"train_movies": int(len(modern)), "split_year": split_year}
+    Y_modern = data.Y_train[modern]
     for label, rows in (("same_era", data.decades >= split_year), ("earlier", (data.decades < split_year) &
                                                                     (data.decades >= 0))):
         if rows.sum() < min_test:
@@ -193,6 +194,10 @@ def cross_era(card, data, split_year=1990, min_test=20):
             continue
         P, pred = _predict(model, data.X[rows])
         out[label] = dict(metrics.summary(data.Y[rows], pred, P), judged=True)
+        # the constant the era model could know: its own (modern) training genres
+        line = scoring.scored_against_constant(data.Y[rows], pred, P, Y_modern)
+        out[label].update(constant=line["constant"], ci95=line["ci95"], beats_constant=line["beats_constant"],
+                          small=line["small"], **({"warning": line["warning"]} if "warning" in line else {}))
     if out["same_era"].get("judged") and out["earlier"].get("judged"):
         same, early = out["same_era"]["f1_micro"], out["earlier"]["f1_micro"]
         out["relative_drop_micro"] = float((same - early) / same)
@@ -224,8 +229,26 @@ def _comparisons(configs):
     }
 
 
-def evaluate(store_path, models_dir, min_test=20, balance_check=True, era=True, progress=None):
-    """Every number of the report, as one dict (also what metrics.json holds)."""
+def best_choices(results, test_movies):
+    """(best name or None, best per input kind, why no best was named)."""
+    per_kind = {}
+    for c in results:
+        k = c["kind"]
+        if k not in per_kind or c["per_decade_system"]["f1_micro"] > per_kind[k]["per_decade_system"]["f1_micro"]:
+            per_kind[k] = c
+    if test_movies < MIN_RELIABLE:
+        return None, {k: c["name"] for k, c in per_kind.items()}, (
+            f"no best model named: {small_data_note(test_movies, 'the test split')}")
+    best = max(results, key=lambda r: r["per_decade_system"]["f1_micro"])
+    return best["name"], {k: c["name"] for k, c in per_kind.items()}, ""
+
+
+def evaluate(store_path, models_dir, min_test=20, balance_check=True, era=True, progress=None, on_config=None):
+    """Every number of the report, as one dict (also what metrics.json holds).
+
+    ``on_config(result, cross_era)`` is called as each configuration is scored, so a caller
+    can show results as they come.
+    """
     from featurize.pipeline import no_progress
     progress = progress or no_progress
     manifest = read_manifest(models_dir)
@@ -236,17 +259,32 @@ def evaluate(store_path, models_dir, min_test=20, balance_check=True, era=True, 
     results, eras = [], {}
     bar = progress("evaluate", len(manifest["configs"]))
     with FeatureStore.open(store_path) as store:
+        movies = store.movies()
         for name, card in manifest["configs"].items():
             result, data = evaluate_config(store, models_dir, card, test_ids, manifest["encoders"], min_test,
                                            balance_check)
             if era:
                 eras[name] = cross_era(card, data, min_test=min_test)
             results.append(result)
+            if on_config:
+                on_config(result, eras.get(name))
             bar.update(1)
     bar.close()
-    best = max(results, key=lambda r: r["per_decade_system"]["f1_micro"])
-    return {"report_schema_version": 1, "package_version": PACKAGE_VERSION,
+    best, best_per_kind, refusal = best_choices(results, len(test_ids))
+    return {"report_schema_version": 2, "package_version": PACKAGE_VERSION,
             "created_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "models_manifest_created_at": manifest["created_at"],
             "store": os.path.abspath(store_path), "models": os.path.abspath(models_dir),
-            "genres": manifest["genres"], "min_test": min_test, "test_movies": len(test_ids),
-            "configs": results, "comparisons": _comparisons(results), "cross_era": eras, "best": best["name"]}
+            "genres": manifest["genres"], "min_test": min_test, "min_reliable": MIN_RELIABLE,
+            "test_movies": len(test_ids), "configs": results, "comparisons": _comparisons(results),
+            "cross_era": eras, "best": best, "best_per_kind": best_per_kind, "best_refused": refusal,
+            "movies": _movie_info(movies, {e["id"] for c in results for e in c["examples"]}),
+            "not_above_constant": {c["name"]: c["not_above_constant"] for c in results if c["not_above_constant"]}}
+
+
+def _movie_info(movies, ids):
+    """Title, year and poster path of the gallery's movies (the report reads the posters)."""
+    out = {}
+    for i, m in enumerate(movies["id"]):
+        if m in ids:
+            out[m] = {"title": movies["title"][i], "year": int(movies["year"][i]), "poster": movies["poster"][i]}
+    return out
