@@ -65,3 +65,24 @@ def small_data_note(n, what="score"):
     if n is None or n >= MIN_RELIABLE:
         return ""
     return f"{what} rests on {n} movies (< {MIN_RELIABLE}): not reliable"
+
+
+def validation_comparison(model_f1, Y_train, Y_val):
+    """What fit records per decade: the answering model's validation micro-F1 beside the best
+    constant on the same validation rows, whether it beats it, and a small-data note."""
+    const = constant_answer(Y_train, Y_val)
+    out = {"val_f1_micro_answer": model_f1, "val_constant_f1_micro": const.get("f1_micro"), "val_constant_k": const.get("k"),
+           "val_beats_constant": beats(model_f1, const.get("f1_micro")) if len(Y_val) else None}
+    note = small_data_note(len(Y_val), "validation score")
+    if note:
+        out["val_note"] = note
+    return out
+
+
+def constant_warning(comparison, where):
+    """The sentence predict adds when the answering model did not beat the constant on validation."""
+    if not comparison or comparison.get("val_beats_constant") is not False:
+        return ""
+    return (f"this model is not better than the constant answer on {where} validation movies (micro-F1 "
+            f"{comparison['val_f1_micro_answer']:.2f} vs {comparison['val_constant_f1_micro']:.2f} for always answering "
+            f"the {comparison['val_constant_k']} most frequent training genres)")

@@ -30,6 +30,7 @@ from store import FeatureStore
 from store.version import PACKAGE_VERSION
 
 from . import metrics
+from .baselines import validation_comparison
 from ..modeldir import persist
 from ..errors import NotEnoughDataError
 from .features import BlockScaler, ids_with_features, load_blocks, parse_spec, spec_tag
@@ -208,10 +209,13 @@ def fit_config(store, directory, head, spec, test_ids, opts, progress):
             if missing:
                 entry["warning"] = f"no training example of {', '.join(missing)}: this model always answers no"
             entry.update(_choose(own, pooled_d, len(va_d), opts))
+        answer = entry.get("val_f1_micro_decade") if entry["use"] == "decade" else entry["val_f1_micro_pooled"]
+        entry.update(validation_comparison(answer, Y[tr_d] if len(tr_d) else Y[tr], Y[va_d]))
         card["choice"][str(d)] = entry
         bar.update(1)
     bar.close()
     card["validation"] = pooled_val
+    card["validation_constant"] = validation_comparison(pooled_val.get("f1_micro"), Y[tr], Y[va])
     return card
 
 

@@ -16,6 +16,7 @@ from featurize.online import OnlineFeaturizer
 from ..modeldir import persist
 from ..model.decades import read_manifest
 from ..errors import ClassifierError
+from ..model.baselines import constant_warning
 from ..model.features import parse_spec, stack_blocks
 
 
@@ -26,6 +27,7 @@ class Prediction:
     model: str              # "<config>/<scope>"
     error: str = ""         # set when there is no prediction at all
     warning: str = ""       # set when the prediction had to do without the poster
+    beats_constant: object = None  # did the answering model beat the constant answer on this decade's validation rows
 
 
 def _needs_overview(spec):
@@ -70,6 +72,15 @@ class Predictor:
             return "pooled"
         choice = self.configs()[config]["choice"].get(str(int(year) // 10 * 10))
         return str(int(year) // 10 * 10) if choice and choice.get("use") == "decade" else "pooled"
+
+    def constant_check(self, config, year):
+        """(beats, warning): did the model answering this year beat the constant answer on validation?"""
+        card = self.configs()[config]
+        decade = str(int(year) // 10 * 10) if year is not None and year >= 0 else None
+        entry = card["choice"].get(decade) if decade else None
+        comparison = entry if entry and "val_beats_constant" in entry else card.get("validation_constant")
+        where = f"{decade}s" if entry and "val_beats_constant" in entry else "all"
+        return (comparison or {}).get("val_beats_constant"), constant_warning(comparison, where)
 
     def model(self, config, scope):
         key = (config, scope)
@@ -163,8 +174,9 @@ class Predictor:
             chosen[np.arange(len(rows)), np.argmax(P, axis=1)] |= ~chosen.any(axis=1)
             for r, i in enumerate(rows):
                 order = np.argsort(-P[r])
+                beats, note = self.constant_check(config, years[i])
                 out[i] = Prediction([self.genres[j] for j in order if chosen[r, j]],
                                     {self.genres[j]: float(P[r, j]) for j in order}, f"{config}/{scope}",
-                                    warning=warnings.get(i, ""))
+                                    warning="; ".join(w for w in (warnings.get(i, ""), note) if w), beats_constant=beats)
         return out
 

@@ -1,5 +1,7 @@
 """Plain-text summary of a fit (the library returns the manifest dict)."""
 
+from ..model.baselines import small_data_note
+
 
 def _f(x):
     return "  -  " if x is None else f"{x:.3f}"
@@ -11,9 +13,13 @@ def format_fit(manifest, prefixes, models_dir):
         if not any(name.startswith(p) for p in prefixes):
             continue
         v = card["validation"]
+        vc = card.get("validation_constant", {})
         lines.append(f"{name}")
-        lines.append(f"  pooled validation: micro-F1 {_f(v.get('f1_micro'))}  macro-F1 {_f(v.get('f1_macro'))}  "
-                     f"top-class acc {_f(v.get('top_class_accuracy'))}")
+        lines.append(f"  pooled validation ({v.get('n', '?')} movies): micro-F1 {_f(v.get('f1_micro'))}  macro-F1 "
+                     f"{_f(v.get('f1_macro'))}  top-class acc {_f(v.get('top_class_accuracy'))}  "
+                     f"(constant answer: micro-F1 {_f(vc.get('val_constant_f1_micro'))})")
+        if small_data_note(v.get("n"), "the pooled validation score"):
+            lines.append(f"  warning: {small_data_note(v.get('n'), 'the pooled validation score')}")
         if len(card.get("poster_weight_validation", {})) > 1:
             tried = ", ".join(f"{w}: {_f(v)}" for w, v in card["poster_weight_validation"].items())
             lines.append(f"  poster block weight {card['poster_weight']} chosen on validation micro-F1 ({tried})")
@@ -23,10 +29,13 @@ def format_fit(manifest, prefixes, models_dir):
                          f"balanced {_f(be['balanced']['minority_recall'])} vs unbalanced "
                          f"{_f(be['unbalanced']['minority_recall'])}; untuned: {_f(be['balanced']['minority_recall_untuned'])}"
                          f" vs {_f(be['unbalanced']['minority_recall_untuned'])}")
-        lines.append("  decade  movies  use      val micro-F1 decade / pooled   why")
+        lines.append("  decade  movies  val  use      val micro-F1 decade / pooled / constant   why")
         for d, c in card["choice"].items():
-            lines.append(f"  {d:>6}  {c['movies']:>6}  {c['use']:<8} {_f(c.get('val_f1_micro_decade')):>9} / "
-                         f"{_f(c.get('val_f1_micro_pooled')):<9}        {c['reason']}")
-            if c.get("warning"):
-                lines.append(f"          warning: {c['warning']}")
+            flag = "" if c.get("val_beats_constant") is not False else "  [not above constant]"
+            lines.append(f"  {d:>6}  {c['movies']:>6}  {c.get('n_val', 0):>3}  {c['use']:<8} "
+                         f"{_f(c.get('val_f1_micro_decade')):>9} / {_f(c.get('val_f1_micro_pooled')):<6} / "
+                         f"{_f(c.get('val_constant_f1_micro')):<8}   {c['reason']}{flag}")
+            for note in (c.get("warning"), c.get("val_note")):
+                if note:
+                    lines.append(f"          warning: {note}")
     return "\n".join(lines)
