@@ -166,9 +166,25 @@ def _refit(card, data, train_rows, balance):
     return refit_keeping_thresholds(model, X_train[train_rows], data.Y_train[train_rows])
 
 
+def _final_fit(card, data, train_rows, balance, thresholds):
+    """The configuration's head fitted on train_rows with thresholds tuned earlier."""
+    model = fit_model(card["head"], data.train_X()[train_rows], data.Y_train[train_rows], data.widths, data.kinds,
+                      balance, card.get("head_params", {}), block_weights(card["features"], card.get("poster_weight", 1.0)))
+    model[-1].set_thresholds(thresholds)
+    return model
+
+
 def _balance_comparison(card, data, pooled, genres):
-    """Test-set minority recall and macro-F1 of the pooled model with and without balancing."""
-    other = _refit(card, data, np.arange(len(data.train_ids)), not card.get("balance", True))
+    """Test-set minority recall and macro-F1 of the pooled model with and without balancing.
+
+    fit already tuned the other setting's thresholds on validation (``balance_effect``): then
+    only the refit on the whole train pool is left to do, exactly as fit would have done it.
+    """
+    tuned = card.get("balance_effect", {}).get("other_thresholds")
+    if tuned is not None and len(tuned) == data.Y.shape[1]:
+        other = _final_fit(card, data, np.arange(len(data.train_ids)), not card.get("balance", True), tuned)
+    else:
+        other = _refit(card, data, np.arange(len(data.train_ids)), not card.get("balance", True))
     out = {}
     for label, model in (("balanced", pooled), ("unbalanced", other)) if card.get("balance", True) \
             else (("balanced", other), ("unbalanced", pooled)):
@@ -243,11 +259,13 @@ def best_choices(results, test_movies):
     return best["name"], {k: c["name"] for k, c in per_kind.items()}, ""
 
 
-def evaluate(store_path, models_dir, min_test=20, balance_check=True, era=True, progress=None, on_config=None):
+def evaluate(store_path, models_dir, min_test=20, balance_check=True, era=True, progress=None, on_config=None,
+             refit_comparisons=None):
     """Every number of the report, as one dict (also what metrics.json holds).
 
     ``on_config(result, cross_era)`` is called as each configuration is scored, so a caller
-    can show results as they come.
+    can show results as they come. ``refit_comparisons``: names of the configurations that get
+    the comparisons needing refits (balancing, cross-era); None: every configuration.
     """
     from featurize.pipeline import no_progress
     progress = progress or no_progress
@@ -261,9 +279,10 @@ def evaluate(store_path, models_dir, min_test=20, balance_check=True, era=True, 
     with FeatureStore.open(store_path) as store:
         movies = store.movies()
         for name, card in manifest["configs"].items():
+            refits = refit_comparisons is None or name in refit_comparisons
             result, data = evaluate_config(store, models_dir, card, test_ids, manifest["encoders"], min_test,
-                                           balance_check)
-            if era:
+                                           balance_check and refits)
+            if era and refits:
                 eras[name] = cross_era(card, data, min_test=min_test)
             results.append(result)
             if on_config:

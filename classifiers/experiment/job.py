@@ -16,13 +16,20 @@ import time
 from dataclasses import dataclass
 
 from featurize import FeaturizeOptions, featurize
+from threadpoolctl import threadpool_limits
 
-from ..model.decades import COMPARISON_CONFIGS, DEFAULT_CONFIGS, FitOptions, fit
+from ..model.decades import COMPARISON_CONFIGS, DEFAULT_CONFIGS, FitOptions, config_name, fit
 from ..reports.evaluation import build
 from .evaluate import evaluate
 
 # Seconds each stage took for the 6,301 real movies on 2 cores (README, "Accuracy reached":
 # measured with /usr/bin/time); estimates scale them by movies and cores.
+# The main job fits the comparison heads (nb, mlp) as pooled models only, without the
+# balancing comparison: the MLP was the bulk of the job's time (one pooled fit of it cost
+# about as much CPU as ten fused-SVM fits), and its per-decade models, balancing and
+# cross-era refits answer nothing the default models do not. `onesheet fit --head mlp` and
+# `onesheet evaluate` still do all of it.
+COMPARISON_OPTIONS = FitOptions(decades=[], compare_balance=False)
 MEASURED = {"movies": 6301, "cores": 2, "featurize": 105.0, "fit": 75.0, "evaluate": 35.0}
 
 
@@ -66,7 +73,14 @@ def run_job(catalog, out_dir, featurize_options=None, progress=None, compare_hea
     def stage(name, work):
         on_event("stage", {"name": name, "movies": movies, "estimate_s": estimate(name, movies)})
         t0 = time.perf_counter()
-        out = work()
+        if name == "featurize":
+            out = work()
+        else:
+            # one BLAS thread: the SVM head already fits genres in parallel threads, and a
+            # multi-threaded BLAS beside them (or beside other work on the machine) spins:
+            # one MLP fit took 91 s of CPU with OpenBLAS' default threads and 9.6 s with one
+            with threadpool_limits(limits=1, user_api="blas"):
+                out = work()
         seconds[name] = time.perf_counter() - t0
         on_event("stage_done", {"name": name, "seconds": seconds[name]})
         return out
@@ -74,12 +88,18 @@ def run_job(catalog, out_dir, featurize_options=None, progress=None, compare_hea
     summary = stage("featurize", lambda: featurize(catalog, store, featurize_options or FeaturizeOptions(),
                                                    **({"progress": progress} if progress else {})))
     on_event("featurized", summary)
-    configs = list(DEFAULT_CONFIGS) + (list(COMPARISON_CONFIGS) if compare_heads else [])
-    manifest = stage("fit", lambda: fit(store, models, configs, FitOptions(), progress=progress))
+    def fitted():
+        manifest = fit(store, models, DEFAULT_CONFIGS, FitOptions(), progress=progress)
+        if compare_heads:  # the other heads are compared on their pooled models only
+            manifest = fit(store, models, COMPARISON_CONFIGS, COMPARISON_OPTIONS, progress=progress)
+        return manifest
+
+    manifest = stage("fit", fitted)
     on_event("fit", manifest)
+    defaults = {config_name(head, spec) for head, spec in DEFAULT_CONFIGS}
 
     def scored():
-        result = evaluate(store, models, progress=progress,
+        result = evaluate(store, models, progress=progress, refit_comparisons=defaults,
                           on_config=lambda r, era: on_event("config", {"result": r, "cross_era": era}))
         return result, build(result, report)
 

@@ -258,6 +258,8 @@ def _balance_effect(head, X, Y, tr, va, widths, kinds, opts, balanced, genres, w
                       "minority_recall_untuned": metrics.minority_recall(Y[va], untuned, genres)["recall"],
                       "f1_macro": metrics.summary(Y[va], tuned)["f1_macro"]}
     out["minority_genres"] = metrics.minority_recall(Y[va], Y[va], genres)["genres"]
+    # evaluate refits this model on train + validation with these thresholds (no second tuning fit)
+    out["other_thresholds"] = [float(t) for t in other[-1].thresholds_]
     return out
 
 

@@ -60,7 +60,8 @@ def decade_matrix(matrix, test_decades, title, constant=None):
     if constant:
         rows.append("constant answer")
     n_rows = len(rows)
-    fig, axes = plt.subplots(2, 1, figsize=(min(9.5, 2.2 + 0.85 * max(1, len(cols))), 2 * (0.9 + 0.42 * n_rows)))
+    fig, axes = plt.subplots(2, 1, figsize=(min(9.5, 2.2 + 0.85 * max(1, len(cols))), 2 * (1.1 + 0.42 * n_rows)),
+                             gridspec_kw={"hspace": 0.75})
     for ax, key in zip(axes, ("f1_micro", "f1_macro")):
         values = [[matrix[s][d].get(key) if matrix[s][d].get("judged") else None for d in judged] for s in scopes]
         if constant:
@@ -92,7 +93,7 @@ def cross_era(eras, title):
     ax.invert_yaxis()
     ax.set_xlim(0, 1)
     ax.set_xlabel("test micro-F1")
-    ax.legend(fontsize=7, loc="lower right")
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.22 - 0.3 / len(labels)), ncol=3, frameon=False)
     ax.set_title(title, fontsize=10)
     return png(fig)
 
