@@ -18,6 +18,7 @@ COMMANDS = {
     "ingest": "store.cli:ingest_cmd",
     "store": "store.cli:store_group",
     "featurize": "featurize.cli:featurize_cmd",
+    "fetch-tmdb": "featurize.tmdb.cli:fetch_tmdb_cmd",
     "fit": "classifiers.cli:fit_cmd",
     "predict": "classifiers.cli:predict_cmd",
     "evaluate": "classifiers.cli:evaluate_cmd",

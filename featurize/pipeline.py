@@ -18,19 +18,8 @@ from . import defaults
 from .encoders import free_name, poster_encoder, text_encoders
 from .errors import DeviceError, FeaturizeError
 from .gpu_decode import gpu_batches
+from .progress import no_progress
 from .stream import poster_batches
-
-
-class NullProgress:
-    def update(self, n=1):
-        pass
-
-    def close(self):
-        pass
-
-
-def no_progress(desc, total):
-    return NullProgress()
 
 
 @dataclass

@@ -105,3 +105,21 @@ class WriterLock:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
             os.close(self._fd)
             self._fd = None
+
+
+@contextlib.contextmanager
+def replacing(path):
+    """Yield a temporary path beside ``path``; once the block has written it, put it in place atomically.
+
+    On any failure (or Ctrl-C) the temporary file is removed and ``path`` keeps its old content;
+    a ``kill -9`` leaves at most ``.<name>.tmp-<pid>``, which ``remove_stale_temps`` deletes.
+    """
+    tmp = temp_path(path)
+    try:
+        yield tmp
+        commit(tmp, path)
+    except BaseException as exc:
+        remove_quietly(tmp)
+        if is_disk_full(exc):
+            raise disk_full_error(os.path.dirname(path) or ".", f"writing {path}") from None
+        raise
