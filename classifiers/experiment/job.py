@@ -71,7 +71,7 @@ def run_job(catalog, out_dir, featurize_options=None, progress=None, compare_hea
     movies = catalog_rows(catalog)
 
     def stage(name, work):
-        on_event("stage", {"name": name, "movies": movies, "estimate_s": estimate(name, movies)})
+        on_event("stage", {"name": name, "movies": movies, "cores": os.cpu_count(), "estimate_s": estimate(name, movies)})
         t0 = time.perf_counter()
         if name == "featurize":
             out = work()

@@ -103,11 +103,12 @@ def _per_decade_section(doc, cfg):
 
 def _matrix_section(doc, cfg, idx):
     doc.h(f"Train decade x test decade: {cfg['name']}", 3)
-    doc.image(f"matrix_{idx}.png", plots.decade_matrix(cfg["matrix"], cfg["test_decades"], cfg["name"],
-                                                       cfg.get("matrix_constant")),
-              "rows: the model (a decade's own model, or pooled) and the constant answer; columns: test decade")
     small = [f"{d}s (n={n})" for d, n in cfg["test_decades"].items()
              if not any(row[d].get("judged") for row in cfg["matrix"].values())]
+    if len(small) < len(cfg["test_decades"]):
+        doc.image(f"matrix_{idx}.png", plots.decade_matrix(cfg["matrix"], cfg["test_decades"], cfg["name"],
+                                                           cfg.get("matrix_constant")),
+                  "rows: the model (a decade's own model, or pooled) and the constant answer; columns: test decade")
     if small:
         doc.p("Too little test data to judge (columns dropped): " + ", ".join(small) + ".")
     if cfg["drops"]:

@@ -7,7 +7,8 @@ def _f(x):
 
 def stage_header(payload):
     est = payload.get("estimate_s")
-    about = f" (about {est:.0f} s for {payload['movies']} movies on this machine)" if est else ""
+    about = (f" (estimate: about {est:.0f} s for {payload['movies']} movies on {payload.get('cores', '?')} idle cores)"
+             if est else "")
     return f"== {payload['name']}{about}"
 
 
