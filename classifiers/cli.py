@@ -121,7 +121,7 @@ def run_cmd(catalog, out_dir, quiet):
         if kind == "stage":
             click.echo(stage_header(payload))
         elif kind == "stage_done":
-            click.echo(f"   {payload['name']} done in {payload['seconds']:.0f} s")
+            click.echo(f"   {payload['name']} done in {payload['seconds']:.0f} s ({payload['cpu_seconds']:.0f} s of CPU)")
         elif kind == "featurized":
             click.echo(format_summary(payload, show=5))
         elif kind == "fit":
@@ -131,7 +131,7 @@ def run_cmd(catalog, out_dir, quiet):
 
     job = run_job(catalog, out_dir, progress=no_progress if quiet else bar, on_event=show)
     click.echo(best_line(job.metrics))
-    click.echo("time: " + ", ".join(f"{k} {v:.0f} s" for k, v in job.seconds.items()))
+    click.echo("time: " + ", ".join(f"{k} {v:.0f} s ({job.cpu_seconds[k]:.0f} s CPU)" for k, v in job.seconds.items()))
     click.echo(f"store:  {job.store}\nmodels: {job.models}\nreport: {job.report}")
 
 

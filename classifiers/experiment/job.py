@@ -39,6 +39,16 @@ def estimate(stage, movies, cores=None):
     return MEASURED[stage] * movies / MEASURED["movies"] * MEASURED["cores"] / cores
 
 
+def cpu_seconds():
+    """User + system CPU time so far of this process and of its finished child processes."""
+    try:
+        import resource
+    except ImportError:  # not on Unix: this process only
+        return time.process_time()
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def catalog_rows(catalog):
     """Data rows of a catalog CSV (for the time estimate only; ingest does the real reading)."""
     try:
@@ -56,6 +66,7 @@ class JobResult:
     featurize_summary: object
     metrics: dict
     seconds: dict
+    cpu_seconds: dict  # user + system CPU per stage, this process and its finished workers
 
 
 def _no_events(kind, payload):
@@ -67,12 +78,12 @@ def run_job(catalog, out_dir, featurize_options=None, progress=None, compare_hea
     on_event = on_event or _no_events
     os.makedirs(out_dir, exist_ok=True)
     store, models, report = (os.path.join(out_dir, p) for p in ("store.h5", "models", "report"))
-    seconds = {}
+    seconds, cpu = {}, {}
     movies = catalog_rows(catalog)
 
     def stage(name, work):
         on_event("stage", {"name": name, "movies": movies, "cores": os.cpu_count(), "estimate_s": estimate(name, movies)})
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), cpu_seconds()
         if name == "featurize":
             out = work()
         else:
@@ -81,8 +92,8 @@ def run_job(catalog, out_dir, featurize_options=None, progress=None, compare_hea
             # one MLP fit took 91 s of CPU with OpenBLAS' default threads and 9.6 s with one
             with threadpool_limits(limits=1, user_api="blas"):
                 out = work()
-        seconds[name] = time.perf_counter() - t0
-        on_event("stage_done", {"name": name, "seconds": seconds[name]})
+        seconds[name], cpu[name] = time.perf_counter() - t0, cpu_seconds() - c0
+        on_event("stage_done", {"name": name, "seconds": seconds[name], "cpu_seconds": cpu[name]})
         return out
 
     summary = stage("featurize", lambda: featurize(catalog, store, featurize_options or FeaturizeOptions(),
@@ -104,4 +115,4 @@ def run_job(catalog, out_dir, featurize_options=None, progress=None, compare_hea
         return result, build(result, report)
 
     result, path = stage("evaluate", scored)
-    return JobResult(store, models, path, summary, result, seconds)
+    return JobResult(store, models, path, summary, result, seconds, cpu)

@@ -125,6 +125,7 @@ STYLE = ("body{font-family:sans-serif;max-width:1100px;margin:1em auto;padding:0
          "table{border-collapse:collapse;margin:.5em 0 1em;font-size:13px}"
          "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}th{background:#f3f3f3}"
          "td:first-child,th:first-child{text-align:left}img{max-width:100%}figure{margin:.5em 0}"
+         "#headline td{white-space:nowrap}#headline td:nth-child(2){text-align:left}"
          "figcaption{font-size:12px;color:#555}"
          ".sw{display:inline-block;width:14px;height:14px;border:1px solid #888;vertical-align:middle;margin-right:4px}"
          ".swl{font-size:11px;color:#555}"

@@ -39,6 +39,13 @@ def _verdict(line):
     return text + (" (small)" if line.get("small") else "")
 
 
+def short(name):
+    """A configuration name people can read: 'svm: efficientnet-lite0 + tfidf + glove-6b-50d'."""
+    head, _, spec = name.partition("__")
+    parts = [p.split("-", 1)[1] if p.startswith(("poster-", "overview-")) else p for p in spec.split("+")]
+    return f"{head}: {' + '.join(parts)}" if spec else name
+
+
 def _configs(result):
     return {c["name"]: c for c in result["configs"]}
 
@@ -66,7 +73,7 @@ def _lead(doc, result):
             continue
         c = configs[name]
         o = c["overall"]
-        rows.append([label, name, _ci(o["model"]["f1_micro"], o["ci95"]["f1_micro"]),
+        rows.append([label, short(name), _ci(o["model"]["f1_micro"], o["ci95"]["f1_micro"]),
                      _ci(o["model"]["f1_macro"], o["ci95"]["f1_macro"]), o["model"]["top_class_accuracy"],
                      f"{_f(o['constant']['f1_micro'])} (top {o['constant']['k']})", o["constant"]["top_class_accuracy"],
                      o["n"]])
@@ -75,7 +82,7 @@ def _lead(doc, result):
     eras = {}
     for name, e in (result.get("cross_era") or {}).items():
         if e and e["same_era"].get("judged") and e["earlier"].get("judged"):
-            eras[name.replace("__", " ")] = {"modern": e["same_era"]["f1_micro"], "vintage": e["earlier"]["f1_micro"],
+            eras[short(name)] = {"modern": e["same_era"]["f1_micro"], "vintage": e["earlier"]["f1_micro"],
                                              "modern_constant": e["same_era"]["constant"]["f1_micro"],
                                              "vintage_constant": e["earlier"]["constant"]["f1_micro"]}
     if eras:
@@ -84,8 +91,10 @@ def _lead(doc, result):
                   "decades; black tick: the constant answer (its top training genres) on the same movies",
                   id="cross-era")
     for name, decades in result.get("not_above_constant", {}).items():
-        doc.p(f"Warning: {name} does not beat the constant answer on " + ", ".join(f"{d}s" for d in decades) + ".",
-              cls="warn")
+        per_decade = configs[name]["per_decade"]
+        doc.p(f"Warning: {name} does not beat the constant answer on " + ", ".join(
+            f"{d}s" + (f" (only {per_decade[d]['n']} test movies)" if per_decade[d]["small"] else "")
+            for d in decades) + ".", cls="warn")
     doc.p("Constant answer: every movie gets the k most frequent training genres (k best on the scored movies); "
           "prior top-class accuracy: always naming the most frequent training genre. Intervals: 95% bootstrap "
           f"over test movies. Scores on fewer than {result.get('min_reliable', 30)} movies are marked small.")

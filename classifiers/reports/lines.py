@@ -19,7 +19,8 @@ def config_line(result, era):
     text = (f"{result['name']}: test micro-F1 {_f(o['model']['f1_micro'])} (95% CI {ci[0]:.2f}-{ci[1]:.2f}), "
             f"constant answer {_f(o['constant']['f1_micro'])} on the same {o['n']} movies")
     if result.get("not_above_constant"):
-        text += "; NOT above the constant on " + ", ".join(f"{d}s" for d in result["not_above_constant"])
+        text += "; NOT above the constant on " + ", ".join(
+            f"{d}s (n={result['per_decade'][d]['n']})" for d in result["not_above_constant"])
     lines = [text]
     if era:
         lines.append("  " + era_line(era))
