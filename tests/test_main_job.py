@@ -42,3 +42,29 @@ def test_run_prints_stages_fit_summary_and_scores_and_names_no_best_from_a_tiny_
     assert f"no best model named: the test split rests on {metrics['test_movies']} movies (< 30)" in text
     assert "best model svm" not in text
     assert (out / "report" / "report.html").exists()
+
+
+def test_linear_svm_uses_the_dual_solver_on_dense_data_with_the_primal_solution():
+    from sklearn.svm import LinearSVC
+
+    from classifiers.model.heads import SVMHead
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 8))
+    Y = np.stack([X[:, 0] > 0, X[:, 1] + X[:, 2] > 0.5], axis=1).astype(int)
+    head = SVMHead().fit(X, Y)
+    assert all(e.dual is True for e in head.estimators_)
+    primal = LinearSVC(C=0.1, class_weight="balanced", dual=False).fit(X, Y[:, 0])
+    assert np.allclose(head.estimators_[0].coef_, primal.coef_, atol=1e-3)
+
+
+def test_evaluate_balance_comparison_reuses_the_thresholds_fit_tuned(monkeypatch, tmp_path):
+    import classifiers.experiment.evaluate as ev
+    from classifiers import FitOptions, fit
+    from tests.test_evaluate import synthetic_store
+    tmp = tmp_path
+    store = synthetic_store(tmp / "s.h5", n=300)
+    manifest = fit(store, tmp / "models", [("svm", "synth/x")], FitOptions(min_movies=1000))
+    assert len(manifest["configs"]["svm__synth-x"]["balance_effect"]["other_thresholds"]) == 4
+    monkeypatch.setattr(ev, "tune", lambda *a: (_ for _ in ()).throw(AssertionError("tuned again")))
+    result = ev.evaluate(store, tmp / "models", min_test=5, era=False)
+    assert {"balanced", "unbalanced"} <= set(result["configs"][0]["balance"])
