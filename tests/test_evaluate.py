@@ -127,6 +127,8 @@ def test_explore_on_a_tiny_catalog(tiny_catalog, tmp_path):
     assert summary["movies"] == 24 and sum(summary["movies_per_decade"].values()) == 24
     html = (tmp_path / "x" / "explore.html").read_text()
     assert "https://" not in html and html.count("data:image/png;base64,") >= 5
+    # colours are shown as swatches, not RGB numbers
+    assert html.count("<span class='sw' title='#") >= 5 and "top colour (RGB)" not in html
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
