@@ -111,3 +111,14 @@ def test_fit_records_the_constant_per_decade_and_predict_warns(report):  # noqa:
     beats, note = predictor.constant_check("svm__synth-x", 1955)
     assert beats is False and note == constant_warning(card["choice"]["1950"], "1950s")
     assert "not better than the constant answer on 1950s validation movies (micro-F1 0.31 vs 0.40" in note
+
+
+def test_figures_are_never_wider_than_the_report_column():
+    from classifiers.reports import plots
+    eras = {f"svm: a very long configuration name number {i} + tfidf + glove-6b-50d": {
+        "modern": 0.6, "vintage": 0.5, "modern_constant": 0.4, "vintage_constant": 0.35} for i in range(4)}
+    assert plots.png_size(plots.cross_era(eras, "t"))[0] <= plots.MAX_WIDTH_PX
+    matrix = {s: {str(d): {"judged": True, "f1_micro": 0.5, "f1_macro": 0.4} for d in range(1900, 2030, 10)}
+              for s in ["pooled"] + [str(d) for d in range(1900, 2030, 10)]}
+    png = plots.decade_matrix(matrix, {str(d): 40 for d in range(1900, 2030, 10)}, "t")
+    assert plots.png_size(png)[0] <= plots.MAX_WIDTH_PX

@@ -16,13 +16,13 @@ DPI = 110
 def png(fig) -> bytes:
     """PNG bytes of a figure, at most MAX_WIDTH_PX wide (rendered at a lower dpi if needed)."""
     dpi = DPI
-    for _ in range(3):
+    for _ in range(5):  # the tight bounding box's padding does not scale with dpi: iterate
         buf = io.BytesIO()
         fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
         width = png_size(buf.getvalue())[0]
         if width <= MAX_WIDTH_PX:
             break
-        dpi = dpi * (MAX_WIDTH_PX - 2) / width
+        dpi = dpi * (MAX_WIDTH_PX - 12) / width
     plt.close(fig)
     return buf.getvalue()
 
