@@ -7,7 +7,9 @@ Everything here returns plain dicts (written to metrics.json and rendered by rep
   decade model's own decade to the others;
 - comparisons: per-decade vs pooled, balanced vs unbalanced, poster vs overview vs fused,
   svm vs nb vs mlp;
-- the cross-era check: trained on 1990 and later, tested on earlier decades.
+- the cross-era check: trained on 1990 and later, tested on earlier decades;
+- beside every score, the best constant answer on the same movies (scoring.py), bootstrap
+  intervals, and flags where a model does not beat its constant or rests on < 30 movies.
 """
 
 import json
