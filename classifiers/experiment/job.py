@@ -22,14 +22,16 @@ from ..model.decades import COMPARISON_CONFIGS, DEFAULT_CONFIGS, FitOptions, con
 from ..reports.evaluation import build
 from .evaluate import evaluate
 
-# Seconds each stage took for the 6,301 real movies on 2 cores (README, "Accuracy reached":
-# measured with /usr/bin/time); estimates scale them by movies and cores.
 # The main job fits the comparison heads (nb, mlp) as pooled models only, without the
-# balancing comparison: the MLP was the bulk of the job's time (one pooled fit of it cost
-# about as much CPU as ten fused-SVM fits), and its per-decade models, balancing and
-# cross-era refits answer nothing the default models do not. `onesheet fit --head mlp` and
-# `onesheet evaluate` still do all of it.
+# balancing comparison: the MLP's fits were the bulk of the job's time, and its per-decade
+# models, balancing and cross-era refits answer nothing the default models do not (the
+# head comparison uses pooled models). `onesheet fit --head mlp` and `onesheet evaluate`
+# still do all of it.
 COMPARISON_OPTIONS = FitOptions(decades=[], compare_balance=False)
+# Wall seconds expected per stage for the 6,301 real movies on 2 idle cores; estimates scale
+# them by movies and cores. featurize: measured on an idle machine (issue #13, 101-111 s);
+# fit and evaluate: their measured CPU time (106 s and 45 s, README "The main job's time")
+# over the ~1.4 cores they keep busy on average (genre threads; the MLP and plots use one).
 MEASURED = {"movies": 6301, "cores": 2, "featurize": 105.0, "fit": 75.0, "evaluate": 35.0}
 
 
