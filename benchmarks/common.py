@@ -5,7 +5,7 @@ import statistics
 import time
 
 
-def median_seconds(fn, repeats=21, warmup=2):
+def seconds(fn, repeats=21, warmup=2) -> list:
     for _ in range(warmup):
         fn()
     times = []
@@ -13,7 +13,11 @@ def median_seconds(fn, repeats=21, warmup=2):
         t0 = time.perf_counter()
         fn()
         times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+    return times
+
+
+def median_seconds(fn, repeats=21, warmup=2):
+    return statistics.median(seconds(fn, repeats, warmup))
 
 
 def peak_rss_mb() -> float:

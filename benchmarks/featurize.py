@@ -1,7 +1,7 @@
 """featurize throughput on the real catalog, measured side by side in one run, for the device found.
 
     python benchmarks/featurize.py [--catalog ../shared/data/tmdb-posters/movies.csv] [--posters 1024]
-                                   [--device auto|cpu|cuda] [--rounds 3] [--skip-full]
+                                   [--device auto|cpu|cuda] [--rounds 3] [--repeat 1] [--skip-full]
 
 (a) decode alone: posters/s by number of decode workers, threads vs processes (uint8 output,
     start-up included);
@@ -36,27 +36,31 @@ from featurize import defaults, gpu_decode  # noqa: E402
 from featurize.encoders import poster_encoder  # noqa: E402
 from featurize.feeding import HostFeeder  # noqa: E402
 from featurize.images import load_poster, normalise  # noqa: E402
-from featurize.posters import PosterEmbedder  # noqa: E402
+from featurize.posters import PosterEmbedder, cosines  # noqa: E402
 from featurize.stream import poster_batches  # noqa: E402
+from store.catalog import ID_COLUMNS  # noqa: E402
 
 DEFAULT_CATALOG = os.path.join(os.path.dirname(ROOT), "shared", "data", "tmdb-posters", "movies.csv")
 WIDE = (44, 12, 12, 10)
 
 
-def subset_catalog(catalog, n, folder):
-    """The first n rows of the catalog, with poster paths made absolute."""
+def subset_catalog(catalog, n, folder, repeat=1):
+    """The first n rows of the catalog, with poster paths made absolute; ``repeat`` > 1 appends
+    copies of them under new ids (fixed start-up costs weigh less in a longer run)."""
     base = os.path.dirname(os.path.abspath(catalog))
-    out = os.path.join(folder, f"first{n}.csv")
-    with open(catalog, newline="", encoding="utf-8") as f, open(out, "w", newline="", encoding="utf-8") as g:
-        reader, writer = csv.DictReader(f), None
-        for i, rec in enumerate(reader):
-            if i >= n:
-                break
-            rec["poster"] = os.path.join(base, rec["poster"])
-            if writer is None:
-                writer = csv.DictWriter(g, fieldnames=reader.fieldnames)
-                writer.writeheader()
-            writer.writerow(rec)
+    out = os.path.join(folder, f"first{n}x{repeat}.csv")
+    with open(catalog, newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        rows = [rec for _, rec in zip(range(n), reader)]
+        fields = reader.fieldnames
+    key = next((c for c in ID_COLUMNS if c in fields), fields[0])
+    with open(out, "w", newline="", encoding="utf-8") as g:
+        writer = csv.DictWriter(g, fieldnames=fields)
+        writer.writeheader()
+        for k in range(repeat):
+            for rec in rows:
+                writer.writerow(dict(rec, poster=os.path.join(base, rec["poster"]),
+                                     **({key: f"{rec[key]}-{k}"} if k else {})))
     return out
 
 
@@ -105,6 +109,31 @@ def torch_eager(batches, pre, device, limit=4):
     return sum(len(t) for t in x) / (time.perf_counter() - t0)
 
 
+def cuda_agreement(enc, embedder, cpu, pixels, paths, batch, workers, alone):
+    """CUDA only: host numpy feeding, fp16 speed, and how close CUDA / fp16 / nvJPEG embeddings are."""
+    pre = enc.preprocessing
+    host = PosterEmbedder(enc.onnx_path, device="cuda", preprocessing=pre)
+    host.feeder = HostFeeder(host.session, host.input_name, host.output_name)
+    fp16 = PosterEmbedder(enc.onnx_path, device="cuda", preprocessing=pre, precision="fp16")
+    rates = {"ONNX model alone, uint8, host numpy in and out (session.run)": model_alone(host, pixels),
+             "ONNX model alone, fp16 graph, IO binding": model_alone(fp16, pixels)}
+    for key, rate in rates.items():
+        print(row(key, f"{rate:,.0f}", f"{rate / alone:.2f}x", "", widths=WIDE))
+    ref = np.concatenate([embedder.embed(b) for b in pixels])
+    every = list(range(len(ref)))
+    pairs = {"CUDA fp32 vs CPU provider fp32": (np.concatenate([cpu.embed(b) for b in pixels]), every),
+             "CUDA fp16 vs CUDA fp32": (np.concatenate([fp16.embed(b) for b in pixels]), every)}
+    if gpu_decode.available():
+        got = {}
+        for ids, b, _ in gpu_decode.gpu_batches(list(enumerate(paths)), pre, batch, workers):
+            got.update(zip(ids, embedder.embed(b)))
+        pairs["--decode gpu (nvJPEG) vs Pillow decode, CUDA fp32"] = (np.stack(list(got.values())), list(got))
+    print("cosine to the reference (CUDA fp32, Pillow decode), real posters: min / median / posters")
+    for key, (emb, rows) in pairs.items():
+        c = cosines(emb, ref[rows])
+        print(row(key, f"{c.min():.6f}", f"{np.median(c):.6f}", f"{len(rows):,}", widths=WIDE))
+
+
 def text_rates(catalog, folder):
     sub = subset_catalog(catalog, 10**9, folder)
     summary = featurize(sub, os.path.join(folder, "text.h5"), FeaturizeOptions(posters=False))
@@ -129,6 +158,7 @@ def main():
     ap.add_argument("--posters", type=int, default=1024, help="posters for the side-by-side rates")
     ap.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     ap.add_argument("--rounds", type=int, default=3, help="interleaved model-alone / end-to-end rounds")
+    ap.add_argument("--repeat", type=int, default=1, help="end to end on the posters repeated this many times")
     ap.add_argument("--skip-full", action="store_true", help="skip (d) and (e), the text and full-run timings")
     args = ap.parse_args()
     with open(args.catalog, newline="", encoding="utf-8") as f:
@@ -156,7 +186,7 @@ def main():
 
     pixels = [np.stack([load_poster(p, pre) for p in paths[i:i + batch]]) for i in range(0, len(paths), batch)]
     with tempfile.TemporaryDirectory() as tmp:
-        sub = subset_catalog(args.catalog, args.posters, tmp)
+        sub = subset_catalog(args.catalog, args.posters, tmp, args.repeat)
         mode = defaults.decode_mode(workers)
         other = "thread" if mode == "process" else "process"
         plural = {"thread": "threads", "process": "processes"}
@@ -180,7 +210,8 @@ def main():
         def ratio(key):
             return statistics.median(e / a for e, a in zip(rates[key], rates["alone"]))
 
-        print(f"(b, c) posters/s, batch {batch}; medians of {args.rounds} interleaved rounds")
+        print(f"(b, c) posters/s, batch {batch}; end to end on {args.posters * args.repeat:,} rows; "
+              f"medians of {args.rounds} interleaved rounds")
         print(row("path", "posters/s", "vs alone", "", widths=WIDE))
         for key in variants:
             print(row(key, f"{statistics.median(rates[key]):,.0f}", f"{ratio(key):.2f}x", "", widths=WIDE))
@@ -195,6 +226,7 @@ def main():
             print(row("CPU provider alone, batch 32 / end to end on CPU",
                       f"{model_alone(cpu, small):,.0f} / {end_to_end(sub, tmp, 'cpu', device='cpu'):,.0f}", "", "",
                       widths=WIDE))
+            cuda_agreement(enc, embedder, cpu, pixels, paths, batch, workers, alone)
         for key, values in rates.items():
             print(f"    per round, {key}: {[round(r) for r in values]}")
         print(f"    load average after {os.getloadavg()[0]:.2f}")

@@ -46,7 +46,7 @@ def main():
 
         predictor = Predictor(models)
         id_header, rows = catalog_rows(args.catalog)
-        poster = rows[0][1]
+        poster = rows[0].poster
         one = median_seconds(lambda: predictor.predict([poster], [""], [1975]), repeats=41, warmup=3)
         print(f"predict one poster end to end (poster-only, decade model): median {one * 1e3:.1f} ms")
         sample = rows[: args.movies]

@@ -1,16 +1,18 @@
 """`onesheet fit` and `onesheet predict`: thin click shells over classifiers' library API."""
 
-import json
 import os
+import sys
 
 import click
 from featurize.errors import FeaturizeError
-from store.cliutil import echo_json, progress_bars, user_errors
+from store.cliutil import catalog_options, echo_json, progress_bars, user_errors
+from store.schema import MAX_YEAR, MIN_YEAR
 
 from .predict.batch import catalog_rows, folder_rows, predict_rows
 from .model.decades import DEFAULT_CONFIGS, FitOptions, fit
 from .model.heads import HEADS
 from .predict.predictor import Predictor
+from .predict.show import format_prediction, prediction_dict
 from .reports.fit_summary import format_fit
 
 
@@ -44,41 +46,59 @@ def fit_cmd(store_path, models_dir, heads, specs, decades, min_movies, no_balanc
 @click.argument("posters", nargs=-1, type=click.Path(dir_okay=False))
 @click.option("--models", "models_dir", required=True, type=click.Path(file_okay=False, exists=True))
 @click.option("--overview", default=None, help="The movie's overview text (single-poster mode).")
-@click.option("--year", type=int, default=None, help="Release year: picks that decade's model.")
+@click.option("--year", type=click.IntRange(MIN_YEAR, MAX_YEAR), default=None,
+              help="Release year: picks that decade's model.")
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--catalog", type=click.Path(dir_okay=False, exists=True), help="Predict a whole catalog CSV.")
 @click.option("--posters", "folder", type=click.Path(file_okay=False, exists=True), help="Predict a folder of images.")
-@click.option("--out", type=click.Path(dir_okay=False), help="Predictions CSV (catalog/folder mode).")
-@click.option("--id-column", default=None)
+@click.option("--recursive", is_flag=True, help="With --posters: the images in subfolders too (ids: relative paths).")
+@click.option("--out", type=click.Path(dir_okay=False, allow_dash=True),
+              help="Predictions CSV (catalog/folder mode; default: standard output).")
+@catalog_options
 @click.option("--word-vectors", default=None, help="Path of the word vectors used at featurize time, if not GloVe.")
 @user_errors(FeaturizeError)
-def predict_cmd(posters, models_dir, overview, year, as_json, catalog, folder, out, id_column, word_vectors):
-    """Genres for POSTER(s), or for a whole --catalog / --posters folder into --out CSV."""
+def predict_cmd(posters, models_dir, overview, year, as_json, catalog, folder, recursive, out, id_column, columns,
+                word_vectors):
+    """Genres for POSTER(s), or for a whole --catalog / --posters folder as CSV.
+
+    Exit status: 0 when every prediction was made, 2 when some failed (every row is still
+    written, with its error), 1 when nothing could run.
+    """
+    if catalog and folder:
+        raise click.UsageError("give --catalog CSV or --posters DIR, not both")
+    if (catalog or folder) and posters:
+        raise click.UsageError("--catalog / --posters take no POSTER arguments")
+    if not (catalog or folder or posters):
+        raise click.UsageError("give a POSTER file, or --catalog CSV / --posters DIR")
     predictor = Predictor(models_dir, word_vectors=word_vectors)
     if catalog or folder:
-        if posters or not out:
-            raise click.UsageError("catalog mode takes --catalog CSV or --posters DIR with --out FILE, no POSTER args")
-        id_header, rows = catalog_rows(catalog, id_column) if catalog else folder_rows(folder, year)
+        notes = []
+        if catalog:
+            id_header, rows = catalog_rows(catalog, id_column, columns)
+        else:
+            id_header, rows, notes = folder_rows(folder, year, recursive)
+        for note in notes:
+            click.echo(f"note: {note}", err=True)
+        to_stdout = out in (None, "-")
+        target = sys.stdout if to_stdout else out
         with progress_bars("movie")("predict", len(rows)) as bar:
-            n, errors = predict_rows(predictor, rows, out, id_header, progress=bar)
-        click.echo(f"{n} movies predicted into {out} ({errors} with an error column)")
+            n, errors = predict_rows(predictor, rows, target, id_header, progress=bar)
+        click.echo(f"{n} movies predicted into {'standard output' if to_stdout else out}", err=to_stdout)
+        _exit_on_failures(errors, n)
         return
-    if not posters:
-        raise click.UsageError("give a POSTER file, or --catalog / --posters with --out")
-    preds = predictor.predict(list(posters), [overview or ""] * len(posters), [year] * len(posters))
+    preds = predictor.predict(list(posters), [overview or ""] * len(posters), year)
     if as_json:
-        echo_json([{"poster": p, "genres": r.genres, "probabilities": r.probabilities, "model": r.model,
-                    "error": r.error or None, "warning": r.warning or None} for p, r in zip(posters, preds)])
-        return
-    for p, r in zip(posters, preds):
-        if r.error:
-            click.echo(f"{p}: error: {r.error}")
-            continue
-        click.echo(f"{p}: {', '.join(r.genres)}   [{r.model}]")
-        if r.warning:
-            click.echo(f"  warning: {r.warning}")
-        for g, prob in list(r.probabilities.items())[:5]:
-            click.echo(f"  {g:<16} {prob:.2f}")
+        echo_json([prediction_dict(r, p) for p, r in zip(posters, preds)])
+    else:
+        click.echo("\n".join(format_prediction(p, r) for p, r in zip(posters, preds)))
+    _exit_on_failures(sum(bool(r.error) for r in preds), len(preds))
+
+
+def _exit_on_failures(failed, total):
+    """Exit 2 with a count on stderr when some asked predictions failed (their rows are written)."""
+    if failed:
+        click.echo(f"error: {failed} of {total} prediction(s) failed (see their error)", err=True)
+        raise SystemExit(2)
 
 
 @click.command("evaluate")
@@ -104,11 +124,12 @@ def evaluate_cmd(store_path, models_dir, out_dir, min_test, quick):
 @click.argument("catalog", type=click.Path(dir_okay=False, exists=True))
 @click.option("--out", "out_dir", default="out", show_default=True, type=click.Path(file_okay=False))
 @click.option("--quiet", is_flag=True, help="No progress bars.")
+@catalog_options
 @user_errors(FeaturizeError)
-def run_cmd(catalog, out_dir, quiet):
+def run_cmd(catalog, out_dir, quiet, id_column, columns):
     """The main job: featurize CATALOG, fit every model, and write the evaluation report."""
     from featurize.cli import format_summary
-    from featurize.pipeline import no_progress
+    from featurize.pipeline import FeaturizeOptions, no_progress
     from .experiment.job import run_job
     from .reports.lines import best_line, config_line, stage_header
 
@@ -129,7 +150,8 @@ def run_cmd(catalog, out_dir, quiet):
         elif kind == "config":
             click.echo(config_line(payload["result"], payload["cross_era"]))
 
-    job = run_job(catalog, out_dir, progress=no_progress if quiet else bar, on_event=show)
+    job = run_job(catalog, out_dir, FeaturizeOptions(id_column=id_column, columns=columns),
+                  progress=no_progress if quiet else bar, on_event=show)
     click.echo(best_line(job.metrics))
     click.echo("time: " + ", ".join(f"{k} {v:.0f} s ({job.cpu_seconds[k]:.0f} s CPU)" for k, v in job.seconds.items()))
     click.echo(f"store:  {job.store}\nmodels: {job.models}\nreport: {job.report}")
@@ -139,12 +161,13 @@ def run_cmd(catalog, out_dir, quiet):
 @click.argument("source", type=click.Path(dir_okay=False, exists=True))
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False))
 @click.option("--per-group", default=120, show_default=True, help="Posters sampled per genre / decade for colours.")
+@catalog_options
 @user_errors(FeaturizeError)
-def explore_cmd(source, out_dir, per_group):
+def explore_cmd(source, out_dir, per_group, id_column, columns):
     """Explore a catalog CSV or a store: genres, co-occurrence, colours by genre and decade."""
     from .experiment.explore import explore
-    path, summary = explore(source, out_dir, per_group=per_group,
-                            progress=progress_bars("group"))
+    path, summary = explore(source, out_dir, per_group=per_group, progress=progress_bars("group"),
+                            id_column=id_column, columns=columns)
     click.echo(f"{summary['movies']} movies; genres clustered as: {', '.join(summary['cooccurrence_order'])}")
     click.echo(f"report: {path}")
 
@@ -156,13 +179,23 @@ def explore_cmd(source, out_dir, per_group):
 @click.option("--port", default=8000, show_default=True)
 @click.option("--max-batch", default=32, show_default=True, help="Posters per ONNX batch across requests.")
 @click.option("--max-wait-ms", default=5.0, show_default=True, help="Longest a request waits for a batch to fill.")
-@click.option("--max-upload-mb", default=25.0, show_default=True)
+@click.option("--max-upload-mb", default=25.0, show_default=True, help="Largest request body (poster upload, JSON).")
+@click.option("--max-ids", default=1000, show_default=True, help="Most ids in one POST /embeddings.")
+@click.option("--max-response-mb", default=32.0, show_default=True, help="Largest POST /embeddings answer.")
+@click.option("--header-timeout", default=10.0, show_default=True, help="Seconds a client has to send its headers.")
+@click.option("--body-timeout", default=60.0, show_default=True, help="Seconds a client has to send its body.")
+@click.option("--refresh-seconds", default=2.0, show_default=True, help="How often to check the store for a new version.")
+@click.option("--access-log/--no-access-log", default=True, show_default=True, help="One line per request on stderr.")
 @user_errors(FeaturizeError)
-def serve_cmd(store_path, models_dir, host, port, max_batch, max_wait_ms, max_upload_mb):
+def serve_cmd(store_path, models_dir, host, port, max_batch, max_wait_ms, max_upload_mb, max_ids, max_response_mb,
+              header_timeout, body_timeout, refresh_seconds, access_log):
     """Serve predictions, embeddings and similar posters over HTTP (OpenAPI at /docs, /openapi.json)."""
-    import uvicorn
     from .serve.app import create_app
-    app = create_app(store_path, models_dir, max_batch=max_batch, max_wait_ms=max_wait_ms,
-                     max_upload_bytes=int(max_upload_mb * 2**20))
-    click.echo(f"serving on http://{host}:{port} (OpenAPI schema at /openapi.json)")
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    from .serve.limits import ServeLimits
+    from .serve.server import run
+    limits = ServeLimits(max_body_bytes=int(max_upload_mb * 2**20), max_ids=max_ids,
+                         max_response_bytes=int(max_response_mb * 2**20), header_timeout=header_timeout,
+                         body_timeout=body_timeout, refresh_seconds=refresh_seconds)
+    app = create_app(store_path, models_dir, max_batch=max_batch, max_wait_ms=max_wait_ms, limits=limits)
+    click.echo(f"serving on http://{host}:{port} (docs at /docs, OpenAPI schema at /openapi.json)")
+    run(app, host, port, limits, access_log=access_log)

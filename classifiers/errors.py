@@ -17,3 +17,7 @@ class ProvenanceMismatchError(ClassifierError):
 
 class NotEnoughDataError(ClassifierError):
     """Too few labelled movies to fit or evaluate what was asked."""
+
+
+class PredictInputError(ClassifierError, ValueError):
+    """Arguments to Predictor.predict that do not line up (counts) or are not what they should be."""

@@ -3,7 +3,7 @@
 import logging
 
 import click
-from store.cliutil import progress_bars, user_errors
+from store.cliutil import catalog_options, progress_bars, user_errors
 from store.report_text import format_validation
 
 from .pipeline import FeaturizeOptions, featurize, no_progress
@@ -46,26 +46,26 @@ def format_summary(summary, show=10) -> str:
               help="Poster decoding workers, 0 = in line [default: cores - 2 on CUDA, cores / 8 (at least 1) on CPU].")
 @click.option("--decode", type=click.Choice(["auto", "process", "thread", "inline", "gpu"]), default="auto",
               show_default=True, help="Decode in worker processes (shared-memory batches), threads, or JPEGs on the "
-                                      "GPU (nvJPEG, CUDA only); auto: processes unless the run is tiny.")
+                                      "GPU (nvJPEG, CUDA only); auto: processes for 3+ workers unless the run is tiny.")
 @click.option("--precision", type=click.Choice(["fp32", "fp16"]), default="fp32", show_default=True,
               help="fp16 (for CUDA) is a separate feature <name>-fp16, refused unless within cosine 0.999 of fp32.")
 @click.option("--limit", type=int, help="Only featurize the first N movies of the catalog.")
 @click.option("--commit-every", default=1024, show_default=True,
               help="Posters per atomic commit: what an interrupted run can lose at most.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
-@click.option("--id-column", default=None)
+@catalog_options
 @click.option("--no-posters", is_flag=True, help="Only the overview features.")
 @click.option("--no-text", is_flag=True, help="Only the poster feature.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 @user_errors()
 def featurize_cmd(catalog, store_path, poster_model, onnx, preprocess, word_vectors, batch_size, workers, decode,
-                  precision, limit, commit_every, device, id_column, no_posters, no_text, quiet):
+                  precision, limit, commit_every, device, id_column, columns, no_posters, no_text, quiet):
     """Embed every poster and overview of CATALOG into the store (resumable, incremental)."""
     logging.basicConfig(level=logging.WARNING)
     opts = FeaturizeOptions(poster_model=poster_model, onnx=onnx, preprocess=preprocess, word_vectors=word_vectors,
                             batch_size=batch_size, workers=workers, decode=decode, precision=precision, limit=limit,
                             device=device, commit_every=commit_every,
-                            id_column=id_column, posters=not no_posters, text=not no_text)
+                            id_column=id_column, columns=columns, posters=not no_posters, text=not no_text)
     progress = no_progress if quiet else progress_bars("movie", smoothing=0.1)
     summary = featurize(catalog, store_path, opts, progress=progress)
     click.echo(format_summary(summary))

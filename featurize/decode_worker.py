@@ -1,6 +1,7 @@
 """A poster-decoding process: ``python -m featurize.decode_worker FD_IN FD_OUT NICE``.
 
-Started by ``featurize.stream`` as a fresh interpreter (never forked from a parent whose
+Started by ``featurize.stream`` (through its ``WORKER_BOOT``, which skips the store package's
+h5py/scipy imports) as a fresh interpreter (never forked from a parent whose
 onnxruntime threads exist, and never re-running the caller's main script, which
 multiprocessing's spawn would). It attaches the parent's shared-memory ring, then decodes
 jobs [(row, path-or-bytes)] into their rows and answers with the failures, until it reads

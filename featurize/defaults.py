@@ -33,17 +33,19 @@ def workers(device, ncores=None) -> int:
 
 
 def decode_mode(workers, n_items=None, batch_size=CPU_BATCH, ncores=None) -> str:
-    """Threads on two cores or fewer, processes above; threads for work too small to pay for
-    starting processes (a prediction, a request).
+    """Threads for one or two decoders, processes for more; threads for work too small to pay
+    for starting processes (a prediction, a request).
 
-    On 2 cores (one decode worker) threads were ahead of or level with processes in each of 5
-    interleaved rounds (end to end 0.91x vs 0.88x the model alone; README, Benchmarks):
-    process start-up and pipes cost more than the GIL does there. With many cores the GIL caps threads: on 16 cores
-    (issue 12) Python threads decoded 1,276 posters/s, uint8 processes 3,239/s.
+    Two threads decode about twice what one does (the GIL is released while Pillow decodes);
+    past that the GIL caps them (16-core H100 machine: 1,007 / 1,512 / 2,301 posters/s for
+    1 / 2 / 8 threads, 14 processes 7,900/s once started). With one or two decoders threads
+    were ahead: on 2 cores end to end 0.91x vs 0.88x the model alone, on the 16-core CPU
+    provider 0.77-0.90x vs 0.52-0.73x (README, Benchmarks): process start-up and pipes cost more there.
+    ``ncores`` is kept for callers; the rule depends on the number of decoders.
     """
     if workers < 1:
         return "inline"
-    if (n_items is not None and n_items <= 2 * batch_size) or (ncores or cores()) <= 2:
+    if (n_items is not None and n_items <= 2 * batch_size) or workers <= 2:
         return "thread"
     return "process"
 

@@ -36,6 +36,7 @@ class FeaturizeOptions:
     precision: str = "fp32"         # "fp16" (for CUDA): kept only within cosine 0.999 of fp32
     commit_every: int = 1024
     id_column: str = None
+    columns: dict = None            # field -> catalog header name (store.columns)
     posters: bool = True
     text: bool = True
 
@@ -64,8 +65,9 @@ class FeaturizeSummary:
 
 
 def _missing(store, name, ids):
-    have = set(store.feature_ids(name)) if name in store.features() else set()
-    return [m for m in ids if m not in have], len(have & set(ids))
+    """(ids the feature lacks, how many it holds), asked of the store's id hashes: O(len(ids))."""
+    held = store.contains(name, ids)
+    return [m for m, h in zip(ids, held) if not h], int(held.sum())
 
 
 def _text_features(store, ids, overviews, word_vectors, progress):
@@ -139,7 +141,8 @@ def _poster_feature(store, ids, posters, opts, progress):
                                 nice=defaults.decode_nice(embedder.device))
     try:
         # closed in this order: the runs in flight finish before the decoders' ring goes
-        with closing(stream), closing(embedder.embed_stream(checked(stream))) as embedded:
+        warm = batch_size if embedder.device == "cuda" else None   # overlaps the decode workers' start-up
+        with closing(stream), closing(embedder.embed_stream(checked(stream), warm_up_rows=warm)) as embedded:
             for (batch_ids, failures), emb in embedded:
                 run.skipped += [(m, e.kind, e.detail) for m, e in failures]
                 if batch_ids:
@@ -159,7 +162,7 @@ def featurize(catalog, store_path, options=None, progress=no_progress) -> Featur
     """Ingest ``catalog`` into ``store_path`` and compute every missing poster and overview feature."""
     opts = options or FeaturizeOptions()
     t0 = time.perf_counter()
-    ingested = ingest(catalog, store_path, id_column=opts.id_column)
+    ingested = ingest(catalog, store_path, id_column=opts.id_column, columns=opts.columns)
     with FeatureStore.open(store_path, "a") as store:
         movies = store.movies()
         kept = {r.id for r in ingested.rows}

@@ -22,6 +22,15 @@ from .hashing import sha256_file
 log = logging.getLogger(__name__)
 
 CUDA, CPU = "CUDAExecutionProvider", "CPUExecutionProvider"
+# On an H100 (README, On a GPU): cuDNN's exhaustive algorithm search cost 0.9 to 2 s per new input
+# shape for the same steady speed and embeddings as its heuristic choice (0.4 s). TF32 convolutions
+# put embeddings at cosine 0.9999886 (worst of 2,048 posters) from the CPU provider's, which share
+# the feature's rows; without TF32 they are at 1.0000000, and end to end is no slower (decoding
+# is the bottleneck; the model alone loses about 16 %).
+CUDA_OPTIONS = {"cudnn_conv_algo_search": "HEURISTIC", "use_tf32": "0"}
+# An fp16 graph has no float32 convolutions; there "use_tf32 0" made cuDNN's frontend log an error
+# per convolution ("No execution plans support the graph") before it fell back.
+CUDA_OPTIONS_FP16 = {"cudnn_conv_algo_search": "HEURISTIC"}
 FP16_MIN_COSINE = 0.999   # an fp16 graph is only kept when every embedding is this close to fp32's
 
 
@@ -70,8 +79,10 @@ class PosterEmbedder:
         # Spinning intra-op threads would steal the cores the poster decoders need.
         opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         providers = choose_providers(device)
+        cuda_options = CUDA_OPTIONS if precision == "fp32" else CUDA_OPTIONS_FP16
         try:
-            self.session = ort.InferenceSession(model.SerializeToString(), opts, providers=providers)
+            self.session = ort.InferenceSession(model.SerializeToString(), opts,
+                                                providers=[(p, cuda_options) if p == CUDA else p for p in providers])
         except Exception as exc:  # onnxruntime raises its own exception types
             raise ModelFormatError(f"{onnx_path} cannot be loaded by onnxruntime: {exc}") from None
         # onnxruntime-gpu silently falls back to CPU when CUDA libraries are missing: this is what runs.
@@ -147,16 +158,24 @@ class PosterEmbedder:
         batch = self._checked(batch)
         return self._pooled(self.feeder.run(self.feeder.stage(batch)), len(batch))
 
-    def embed_stream(self, batches):
+    def warm_up(self, rows):
+        """One run on ``rows`` blank images: CUDA and cuDNN set up for that batch shape."""
+        if self.input_layout == "uint8-nhwc" and self.input_size:
+            self.feeder.run(self.feeder.stage(np.zeros((rows, self.input_size, self.input_size, 3), np.uint8)))
+
+    def embed_stream(self, batches, warm_up_rows=None):
         """Embed ``(tag, batch)`` pairs with two batches in flight; yields ``(tag, embeddings)`` in order.
 
         Batch k+1 is staged (copied to pinned memory and onto the GPU, or bound in place on
         the CPU) while batch k runs on the run thread. A batch handed in stays referenced
-        until the one after it has been taken from ``batches``.
+        until the one after it has been taken from ``batches``. ``warm_up_rows``: run
+        ``warm_up`` on the run thread while the first batch is being decoded (decode workers
+        starting), instead of on the first batch.
         """
         batches = iter(batches)
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="onnx-run") as runner:
             pending = deque()
+            warming = runner.submit(self.warm_up, warm_up_rows) if warm_up_rows else None
 
             def finished():
                 tag, n, fut = pending.popleft()
@@ -168,6 +187,9 @@ class PosterEmbedder:
                         pending.append((tag, 0, None))
                     else:
                         batch = self._checked(batch)
+                        if warming is not None:      # the feeder's buffers are the run thread's until then
+                            warming.result()
+                            warming = None
                         pending.append((tag, len(batch), runner.submit(self.feeder.run, self.feeder.stage(batch))))
                     while len(pending) == 2 or (pending and pending[0][2] is None):
                         yield finished()

@@ -6,9 +6,10 @@ paths (or bytes), a worker decodes each poster into its row and answers with the
 failed and why. No pixel array is ever pickled. Batches come out in input order; a bad
 poster becomes a failure entry of its batch, never an exception that stops the stream.
 
-Workers are fresh interpreters (``python -m featurize.decode_worker``, the equivalent of
-multiprocessing's spawn), never forked from a parent whose onnxruntime threads exist, and
-unlike spawn they never re-run the caller's main script. A worker that dies mid-chunk (a
+Workers are fresh interpreters (``featurize.decode_worker`` run by ``WORKER_BOOT``, the
+equivalent of multiprocessing's spawn without the store package's heavy imports), never
+forked from a parent whose onnxruntime threads exist, and unlike spawn they never re-run
+the caller's main script. A worker that dies mid-chunk (a
 decoder crash, the OOM killer) is replaced; the chunk is retried poster by poster and the
 one poster that kills a worker again is reported as ``decoder_crashed``. Threads (Pillow
 releases the GIL while decoding) and in-line decoding share the same ring and ordering.
@@ -33,6 +34,16 @@ from .images import load_poster
 SHM_PREFIX = "onesheet-"
 _PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODES = ("process", "thread", "inline")
+# A worker's interpreter registers the ``store`` package without running its ``__init__`` (h5py,
+# scipy) before importing featurize: decoding needs only ``store.errors`` and ``store.hashing``.
+# That import was 0.7-0.9 s of every worker's start-up on a 16-core GPU machine, where 14 workers
+# starting at once took 1.3 s to their first batch: longer than decoding 8,192 posters there.
+WORKER_BOOT = ("import importlib.util, sys\n"
+               "spec = importlib.util.find_spec('store')\n"
+               "if spec is not None and 'store' not in sys.modules:\n"
+               "    sys.modules['store'] = importlib.util.module_from_spec(spec)\n"
+               "from featurize.decode_worker import main\n"
+               "main(*map(int, sys.argv[1:4]))\n")
 
 
 def decode_rows(pixels, tasks, pre):
@@ -129,7 +140,7 @@ class _Worker:
         env = dict(os.environ, PYTHONPATH=path)
         try:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "featurize.decode_worker", str(job_r), str(ans_w), str(nice)],
+                [sys.executable, "-c", WORKER_BOOT, str(job_r), str(ans_w), str(nice)],
                 pass_fds=(job_r, ans_w), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, env=env,
                 close_fds=True, start_new_session=True)  # its own session: a terminal's Ctrl-C is the parent's
         finally:

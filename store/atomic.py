@@ -8,6 +8,7 @@ Symlinked store paths are resolved first, so the lock and the replacement act on
 target and the link keeps pointing at the current version.
 """
 
+import concurrent.futures
 import contextlib
 import errno
 import fcntl
@@ -54,9 +55,47 @@ def fsync_path(path: str) -> None:
         os.close(fd)
 
 
-def commit(tmp: str, path: str) -> None:
-    """Make ``tmp`` durable, then atomically put it in place of ``path``."""
+_POOL = {}
+
+
+def _pool():
+    """A few threads kept for the fsyncs of commits (a new thread per fsync costs ms on a busy machine)."""
+    pid = os.getpid()                 # a forked child gets threads of its own
+    if pid not in _POOL:
+        _POOL.clear()
+        _POOL[pid] = concurrent.futures.ThreadPoolExecutor(4, thread_name_prefix="onesheet-fsync")
+    return _POOL[pid]
+
+
+class Background:
+    """``fn(*args)`` in a pool thread (for fsyncs, which release the GIL); ``join`` re-raises its error.
+
+    A commit fsyncs its new pieces, their folder and the temporary master at the same
+    time, and joins them all before the master is swapped in.
+    """
+
+    def __init__(self, fn, *args):
+        self.future = _pool().submit(fn, *args)
+
+    @property
+    def failure(self):
+        return self.future.exception()
+
+    def join(self, check=True) -> None:
+        failure = self.future.exception()     # waits
+        if check and failure is not None:
+            raise failure
+
+
+def commit(tmp: str, path: str, before_replace=None) -> None:
+    """Make ``tmp`` durable, then atomically put it in place of ``path``.
+
+    ``before_replace`` (e.g. joining the fsyncs of the pieces ``tmp`` names) runs after
+    ``tmp``'s own fsync and before the swap.
+    """
     fsync_path(tmp)
+    if before_replace is not None:
+        before_replace()
     os.replace(tmp, path)
     fsync_path(os.path.dirname(path) or ".")
 

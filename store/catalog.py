@@ -2,19 +2,22 @@
 
 Nothing here raises for a bad *row*: a catalog of thousands is ingested even when a few
 rows are broken, and the report says which rows and why. Only a file that cannot be a
-catalog at all (missing, no header, no id column) raises CatalogError.
+catalog at all (missing, no header, no id column, neither a poster nor an overview
+column) raises CatalogError.
 """
 
-import csv
-import io
 import os
+import re
 from dataclasses import dataclass, field
 
+from .columns import SYNONYMS, resolve
+from .csvrecords import RecordReader
 from .errors import CatalogError
 from .genres import GenreVocabulary
 from .schema import MAX_YEAR, MIN_YEAR, UNKNOWN_YEAR, decade_of
 
-ID_COLUMNS = ("id", "movie_key", "tmdb_id")
+ID_COLUMNS = SYNONYMS["id"]
+_YEAR = re.compile(r"(\d{4})(?:\.0+|[-/]\d{1,2}(?:[-/]\d{1,2}(?:[T ][\d:.]+Z?)?)?)?")
 
 # Problems that make a row unusable: it is skipped. Everything else is a warning
 # and the row is kept (with the offending field blanked).
@@ -29,6 +32,7 @@ class CatalogRow:
     genres: tuple
     overview: str
     poster: str  # absolute path, "" when the catalog gives none or the file is missing
+    line: int = 0  # the CSV line the row starts on
 
     @property
     def decade(self) -> int:
@@ -53,6 +57,8 @@ class ValidationReport:
     rows_read: int = 0
     rows_kept: int = 0
     problems: list = field(default_factory=list)
+    columns: dict = field(default_factory=dict)          # field -> the header column read for it
+    ignored_columns: list = field(default_factory=list)  # header columns nothing reads
 
     def add(self, line, movie_id, kind, detail):
         self.problems.append(Problem(line, movie_id, kind, detail))
@@ -74,6 +80,8 @@ class ValidationReport:
             "rows_kept": self.rows_kept,
             "rows_skipped": self.rows_skipped,
             "counts": self.counts(),
+            "columns": self.columns,
+            "ignored_columns": self.ignored_columns,
             "problems": [
                 {"line": p.line, "id": p.id, "kind": p.kind, "detail": p.detail, "fatal": p.fatal}
                 for p in self.problems
@@ -81,29 +89,21 @@ class ValidationReport:
         }
 
 
-def _pick_id_column(header, id_column):
-    lowered = {h.strip().lower(): i for i, h in enumerate(header)}
-    if id_column is not None:
-        if id_column.strip().lower() not in lowered:
-            raise CatalogError(f"--id-column {id_column!r} is not in the catalog header {header}")
-        return lowered[id_column.strip().lower()]
-    for name in ID_COLUMNS:
-        if name in lowered:
-            return lowered[name]
-    raise CatalogError(
-        f"no id column: the header needs one of {', '.join(ID_COLUMNS)}, or pass --id-column"
-    )
+def parse_year(text):
+    """(year, problem kind or None) for one catalog field.
 
-
-def _parse_year(text):
-    """(year, problem kind or None)."""
-    text = text.strip()
+    Integers in ``MIN_YEAR..MAX_YEAR`` only. A spreadsheet's ``1999.0`` and an ISO date's
+    leading year (``1999-05-21``, for a ``release_date`` column) are accepted; ``1999.9``,
+    ``inf``, ``1e400`` or ``abc`` are ``invalid_year``, integers outside the range
+    ``impossible_year``, and the row is kept with its year unknown.
+    """
+    text = (text or "").strip()
     if not text:
         return UNKNOWN_YEAR, "missing_year"
-    try:
-        year = int(float(text))
-    except ValueError:
-        return UNKNOWN_YEAR, "impossible_year"
+    match = _YEAR.fullmatch(text)
+    if not match:
+        return UNKNOWN_YEAR, "invalid_year"
+    year = int(match.group(1))
     if not MIN_YEAR <= year <= MAX_YEAR:
         return UNKNOWN_YEAR, "impossible_year"
     return year, None
@@ -119,37 +119,49 @@ def _read_text(path):
     return raw.replace(b"\0", b"").decode("utf-8-sig", errors="replace")
 
 
-def read_catalog(path, vocabulary=None, id_column=None):
-    """Parse and validate a catalog CSV: (rows kept, ValidationReport, id column name)."""
+def _row_like(columns):
+    """Does a line swallowed into a multi-line record read as a catalog row of its own?"""
+    id_idx, year_idx = columns["id"], columns.get("year")
+
+    def test(values):
+        movie_id = values[id_idx].strip()
+        if not movie_id or any(c.isspace() for c in movie_id):
+            return False
+        return year_idx is None or not values[year_idx].strip() or parse_year(values[year_idx])[1] is None
+    return test
+
+
+def read_catalog(path, vocabulary=None, id_column=None, columns=None):
+    """Parse and validate a catalog CSV: (rows kept, ValidationReport, id column name).
+
+    ``columns`` maps fields (id, title, year, genres, overview, poster) to header names
+    where the synonyms in ``store.columns`` do not find them.
+    """
     path = os.path.abspath(path)
     vocabulary = vocabulary or GenreVocabulary()
     base = os.path.dirname(path)
-    reader = csv.reader(io.StringIO(_read_text(path), newline=""))
-    try:
-        header = next(reader)
-    except (StopIteration, csv.Error) as exc:
-        raise CatalogError(f"{path} has no CSV header row") from exc
-    id_idx = _pick_id_column(header, id_column)
-    col = {h.strip().lower(): i for i, h in enumerate(header)}
-    report = ValidationReport(catalog=path)
+    records = RecordReader(_read_text(path))
+    it = iter(records)
+    header = next(it, None)
+    if header is None or not header.values or header.error:
+        raise CatalogError(f"{path} has no CSV header row")
+    header = header.values
+    sample = [r.values for r in RecordReader("".join(records.lines[1:50]))]
+    col = resolve(header, columns, id_column, path, sample)
+    records.width, records.looks_like_row = len(header), _row_like(col)
+    id_idx = col["id"]
+    report = ValidationReport(catalog=path, columns={f: header[i].strip() for f, i in col.items()},
+                              ignored_columns=[h.strip() for i, h in enumerate(header) if i not in col.values()])
     rows, seen = [], set()
-    line = 1
-    while True:
-        start = line + 1
-        try:
-            values = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            line = reader.line_num
-            report.rows_read += 1
-            report.add(start, "", "malformed_row", f"CSV error: {exc}")
-            continue
-        line = reader.line_num
-        if not values or all(not v.strip() for v in values):
+    for record in it:
+        values, start = record.values, record.line
+        if not record.error and (not values or all(not v.strip() for v in values)):
             continue
         report.rows_read += 1
         movie_id = values[id_idx].strip() if id_idx < len(values) else ""
+        if record.error:
+            report.add(start, movie_id, "malformed_row", record.error)
+            continue
         if len(values) != len(header):
             report.add(start, movie_id, "malformed_row",
                        f"{len(values)} fields where the header has {len(header)}")
@@ -175,9 +187,12 @@ def _field(values, col, name):
 def _validate(values, col, line, movie_id, base, vocabulary, report):
     if any("\ufffd" in v for v in values):
         report.add(line, movie_id, "invalid_utf8", "undecodable bytes replaced by U+FFFD")
-    year, year_problem = _parse_year(_field(values, col, "year"))
-    if year_problem:
-        report.add(line, movie_id, year_problem, f"year {_field(values, col, 'year')!r}; decade unknown")
+    year, year_problem = parse_year(_field(values, col, "year"))
+    if year_problem and year_problem != "missing_year":
+        report.add(line, movie_id, year_problem, f"year {_field(values, col, 'year')!r} is not a whole number "
+                                                 f"from {MIN_YEAR} to {MAX_YEAR}; row kept, decade unknown")
+    elif year_problem:
+        report.add(line, movie_id, year_problem, "no year; row kept, decade unknown")
     genres, unknown = vocabulary.parse(_field(values, col, "genres"))
     for name in unknown:
         report.add(line, movie_id, "unknown_genre", f"{name!r} is not a known genre; dropped")
@@ -194,4 +209,4 @@ def _validate(values, col, line, movie_id, base, vocabulary, report):
             poster = ""
     else:
         report.add(line, movie_id, "missing_poster", "no poster path given")
-    return CatalogRow(movie_id, _field(values, col, "title").strip(), year, tuple(genres), overview, poster)
+    return CatalogRow(movie_id, _field(values, col, "title").strip(), year, tuple(genres), overview, poster, line)

@@ -6,7 +6,7 @@ import sys
 import click
 import numpy as np
 
-from .cliutil import echo_json, progress_bars, user_errors
+from .cliutil import catalog_options, echo_json, progress_bars, user_errors
 from .h5 import FeatureStore
 from .ingest import ingest
 from .report_text import format_info, format_validation
@@ -15,12 +15,12 @@ from .report_text import format_info, format_validation
 @click.command("ingest")
 @click.argument("catalog", type=click.Path(dir_okay=False))
 @click.option("--store", "store_path", required=True, type=click.Path(dir_okay=False), help="HDF5 store to create or update.")
-@click.option("--id-column", default=None, help="Id column (default: first of id, movie_key, tmdb_id).")
+@catalog_options
 @click.option("--show", default=20, show_default=True, help="How many problem rows to list.")
 @user_errors()
-def ingest_cmd(catalog, store_path, id_column, show):
+def ingest_cmd(catalog, store_path, id_column, columns, show):
     """Read a movies CSV into the store's movie table and labels."""
-    result = ingest(catalog, store_path, id_column=id_column)
+    result = ingest(catalog, store_path, id_column=id_column, columns=columns)
     click.echo(format_validation(result.report.to_dict(), show))
     click.echo(f"{result.added} added, {result.updated} updated, {result.unchanged} unchanged "
                f"(id column {result.id_column!r})")

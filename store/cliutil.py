@@ -6,7 +6,8 @@ import json
 import click
 from tqdm import tqdm
 
-from .errors import OnesheetError
+from .columns import parse_mapping
+from .errors import CatalogError, OnesheetError
 
 
 def user_errors(*extra):
@@ -22,6 +23,20 @@ def user_errors(*extra):
                 raise click.ClickException(str(exc)) from None
         return inner
     return wrap
+
+
+def catalog_options(fn):
+    """``--id-column`` and ``--columns FIELD=COLUMN,...`` for every command that reads a catalog."""
+    def parse(ctx, param, value):
+        try:
+            return parse_mapping(value) if value else None
+        except CatalogError as exc:
+            raise click.BadParameter(str(exc)) from None
+    fn = click.option("--columns", default=None, callback=parse, metavar="FIELD=COLUMN,...",
+                      help="Catalog columns by name where they are not the usual ones, e.g. "
+                           "overview=Plot,poster=Image (fields: id, title, year, genres, overview, poster).")(fn)
+    return click.option("--id-column", default=None,
+                        help="Id column (default: the first of id, movie_key, tmdb_id, movie_id, imdb_id).")(fn)
 
 
 def echo_json(obj):

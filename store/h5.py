@@ -14,7 +14,8 @@ import numpy as np
 
 from . import atomic, schema
 from .errors import ReadOnlyError, UnknownFeatureError
-from .reading import FeatureView, OpenPiece, TableView, load_snapshot, unknown_ids
+from .idhash import hash_ids
+from .reading import FeatureView, TableView, WrittenMaster, load_snapshot, unknown_ids
 
 FEATURE_NAME = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)+$")
 
@@ -83,7 +84,7 @@ class FeatureStore:
 
     def _adopt_master(self, manifest):
         """After this writer's own commit: hold the new master; the manifest is the one just written."""
-        master = OpenPiece(self.path)
+        master = WrittenMaster(self.path)
         if self._master is not None:
             self._master.close()
         self._master, self._manifest = master, manifest
@@ -179,6 +180,18 @@ class FeatureStore:
     def feature_ids(self, name) -> list:
         return self._view(name).ids()
 
+    def contains(self, feature, ids) -> np.ndarray:
+        """Whether ``feature`` holds a row for each id (a bool array; all False for a feature not stored).
+
+        Found through the pieces' id hashes, so the cost grows with ``len(ids)``, not with the
+        feature: a resumed featurize asks about one catalog without listing a million stored ids.
+        """
+        ids = [str(i) for i in ids]
+        if feature not in self._manifest.features:
+            return np.zeros(len(ids), bool)
+        seg_of, _ = self._view(feature).find(ids, hash_ids(ids))
+        return seg_of >= 0
+
     def artifacts(self, name) -> dict:
         """Arrays an encoder stored beside its feature (vocabulary, idf, ...) to be rebuilt exactly."""
         ref = self._view(name).feature.artifacts
@@ -200,7 +213,7 @@ class FeatureStore:
         if isinstance(ids, str):
             raise TypeError("lookup takes a list of ids; wrap a single id in a list")
         view = self._view(feature)
-        return view.gather(view.positions([str(i) for i in ids]))
+        return view.gather(view.positions(ids))
 
     def matrix(self, feature, decades=None):
         """(ids, X) for every movie holding ``feature``, optionally only from ``decades``."""

@@ -29,10 +29,14 @@ def _poster_hash(row):
         return ""
 
 
-def ingest(catalog_path, store_path, id_column=None, vocabulary=None) -> IngestResult:
-    """Merge a catalog into the store; features of movies whose poster/overview changed are dropped."""
+def ingest(catalog_path, store_path, id_column=None, vocabulary=None, columns=None) -> IngestResult:
+    """Merge a catalog into the store; features of movies whose poster/overview changed are dropped.
+
+    ``columns`` maps fields to header names (``store.columns``); the catalog is read before
+    the store is opened, so a catalog that cannot be read leaves the store untouched.
+    """
     vocabulary = vocabulary or GenreVocabulary()
-    rows, report, id_col = read_catalog(catalog_path, vocabulary, id_column)
+    rows, report, id_col = read_catalog(catalog_path, vocabulary, id_column, columns)
     with FeatureStore.open(store_path, mode="a") as store:
         old = store.movies()
         if len(old["id"]) and store.genres() != list(vocabulary.genres):

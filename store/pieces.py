@@ -9,7 +9,6 @@ which the next writer deletes (``store.gc``).
 import hashlib
 import os
 import secrets
-import threading
 import time
 
 import h5py
@@ -21,25 +20,6 @@ from .hashing import sha256_file
 from .idhash import BLOCK, hash_ids, hash_order
 from .manifest import STR, PieceRef, now
 from .version import PACKAGE_VERSION
-
-
-def _while_syncing(path, work):
-    """Run ``work`` while the file is fsynced in a thread (both release the GIL); fsync errors propagate."""
-    failure = []
-
-    def sync():
-        try:
-            atomic.fsync_path(path)
-        except OSError as exc:
-            failure.append(exc)
-    thread = threading.Thread(target=sync)
-    thread.start()
-    try:
-        return work()
-    finally:
-        thread.join()
-        if failure:
-            raise failure[0]
 
 
 def _hash_index(group, hashes, write_hashes=True):
@@ -63,6 +43,7 @@ class PieceWriter:
     def __init__(self, folder: str):
         self.folder = folder
         self.written = []
+        self.syncing = []          # fsyncs of written pieces still running (joined by sync)
 
     def new_path(self, prefix: str) -> tuple:
         name = f"{prefix}{time.time_ns():x}-{secrets.token_hex(4)}.h5"
@@ -71,28 +52,39 @@ class PieceWriter:
         return name, path
 
     def finish(self, name: str, path: str) -> PieceRef:
-        digest = _while_syncing(path, lambda: sha256_file(path))
-        return PieceRef(name, os.path.getsize(path), digest)
+        self.syncing.append(atomic.Background(atomic.fsync_path, path))
+        return PieceRef(name, os.path.getsize(path), sha256_file(path))
 
-    def finish_image(self, name: str, path: str, image: bytes) -> PieceRef:
+    def finish_image(self, name: str, path: str, image) -> PieceRef:
         """Write a piece built in memory in one go: no small writes, no reading it back to hash it."""
         with open(path, "wb") as f:
             f.write(image)
-        return PieceRef(name, len(image), _while_syncing(path, lambda: hashlib.sha256(image).hexdigest()))
+        self.syncing.append(atomic.Background(atomic.fsync_path, path))
+        return PieceRef(name, len(image), hashlib.sha256(image).hexdigest())
+
+    def _join(self, check=True) -> None:
+        syncing, self.syncing = self.syncing, []
+        for s in syncing:
+            s.join(check=False)
+        failures = [s.failure for s in syncing if s.failure is not None]
+        if check and failures:
+            raise failures[0]
 
     def sync(self) -> None:
-        """Make the new pieces' folder entries durable (before a master may name them)."""
+        """Make the new pieces and their folder entries durable (before a master may name them)."""
+        self._join()
         if self.written:
             atomic.fsync_path(self.folder)
 
     def rollback(self) -> None:
+        self._join(check=False)
         for path in self.written:
             atomic.remove_quietly(path)
         self.written = []
 
     def forget(self) -> None:
         """The pieces are committed: they are the store's now, not this writer's to remove."""
-        self.written = []
+        self.syncing, self.written = [], []
 
     # -- the three kinds of piece ------------------------------------------------
     def segment(self, feature, kind, ids, matrix, version, hashes=None) -> PieceRef:

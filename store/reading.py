@@ -10,6 +10,7 @@ and opening the piece) simply reads the newer master and tries again.
 import json
 import mmap
 import os
+import threading
 
 import h5py
 import numpy as np
@@ -69,6 +70,29 @@ class OpenPiece:
             self._h5 = None
         self._map = None            # numpy views keep the mapping alive until they are dropped
         self.cache = {}
+
+
+class WrittenMaster:
+    """The master a writer just committed: known by its inode, opened only if read.
+
+    The writer holds the lock, so no other version can take its place meanwhile; not
+    opening it with HDF5 saves a few milliseconds per commit.
+    """
+
+    def __init__(self, path: str):
+        self.path, self._piece = path, None
+        stat = os.stat(path)
+        self.size, self.inode = stat.st_size, (stat.st_ino, stat.st_dev)
+
+    def h5(self):
+        if self._piece is None:
+            self._piece = OpenPiece(self.path)
+        return self._piece.h5()
+
+    def close(self):
+        if self._piece is not None:
+            self._piece.close()
+            self._piece = None
 
 
 def _not_a_store(path, problem):
@@ -327,6 +351,26 @@ class SegmentView:
         return sp.csr_matrix((new_data, new_indices, new_indptr), shape=(len(rows), self.dim))
 
 
+_SCRATCH = threading.local()
+SCRATCH_MAX_BYTES = 16 << 20
+
+
+def _scratch(rows, dim) -> np.ndarray:
+    """A (rows, dim) float32 buffer this thread reuses for per-segment gathers.
+
+    A fresh temporary per segment and lookup makes glibc hand its pages back and fault
+    them in again on the next lookup: measured 0.5 ms of a 0.55 ms lookup of 100 ids over
+    two segments, 0.05 ms without. Kept up to SCRATCH_MAX_BYTES per thread.
+    """
+    need = rows * dim
+    buf = getattr(_SCRATCH, "buf", None)
+    if buf is None or buf.size < need:
+        if need * 4 > SCRATCH_MAX_BYTES:
+            return np.empty((rows, dim), np.float32)
+        buf = _SCRATCH.buf = np.empty(need, np.float32)
+    return buf[:need].reshape(rows, dim)
+
+
 class FeatureView:
     """One feature of one version: live rows of all its segments, in segment order."""
 
@@ -360,9 +404,14 @@ class FeatureView:
         return self._index
 
     def positions(self, ids) -> np.ndarray:
+        """Row of each id in this view; ids that are not strings are looked up as ``str(id)``."""
         index = self.index()
+        try:    # the usual case, all strings: no per-id Python frame
+            return np.fromiter(map(index.__getitem__, ids), dtype=np.int64, count=len(ids))
+        except (KeyError, TypeError):
+            ids = [str(i) for i in ids]
         try:
-            return np.fromiter((index[i] for i in ids), dtype=np.int64, count=len(ids))
+            return np.fromiter(map(index.__getitem__, ids), dtype=np.int64, count=len(ids))
         except KeyError:
             raise unknown_ids(ids, index, f"feature {self.feature.name!r}") from None
 
@@ -378,10 +427,15 @@ class FeatureView:
                     else sp.csr_matrix((0, self.feature.dim), dtype=np.float32))
         which = np.searchsorted(self.starts, positions, side="right") - 1
         local = positions - self.starts[which]
+        if len(positions) == 1:                     # one id: one segment, nothing to sort
+            seg = self.segments[int(which[0])]
+            rows = seg.rows_of(local)
+            return seg.take_dense(rows) if dense else seg.take_sparse(rows)
         order = np.argsort(which, kind="stable")
         bounds = np.searchsorted(which[order], np.arange(len(self.segments) + 1))
-        touched = np.flatnonzero(np.diff(bounds))
-        if len(touched) == 1:                       # e.g. one id: no scatter needed
+        counts = np.diff(bounds)
+        touched = np.flatnonzero(counts)
+        if len(touched) == 1:                       # no scatter needed
             seg = self.segments[int(touched[0])]
             rows = seg.rows_of(local)
             return seg.take_dense(rows) if dense else seg.take_sparse(rows)
@@ -390,12 +444,18 @@ class FeatureView:
                      for k in touched.tolist()]
             return sp.vstack(parts, format="csr")[np.argsort(order, kind="stable")]
         out = np.empty((len(positions), self.feature.dim), np.float32)
+        scratch = _scratch(int(counts.max()), self.feature.dim)
         for k in touched.tolist():                  # per segment: one gather, one scatter
             sel = order[bounds[k]:bounds[k + 1]]
             seg = self.segments[k]
             rows = seg.rows_of(local[sel])
             matrix = seg.dense()
-            out[sel] = matrix[rows] if isinstance(matrix, np.ndarray) else seg.take_dense(rows)
+            if isinstance(matrix, np.ndarray):
+                part = scratch[:len(sel)]
+                np.take(matrix, rows, axis=0, out=part, mode="clip")   # rows are in range; "clip" avoids a buffer
+                out[sel] = part
+            else:
+                out[sel] = seg.take_dense(rows)
         return out
 
     def find(self, ids, hashes):

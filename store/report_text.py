@@ -4,6 +4,14 @@
 def format_validation(report: dict, show: int = 20) -> str:
     lines = [f"catalog {report['catalog']}: {report['rows_read']} rows read, "
              f"{report['rows_kept']} kept, {report['rows_skipped']} skipped"]
+    if report.get("columns"):
+        line = "  columns: " + ", ".join(f"{k}={v!r}" for k, v in report["columns"].items())
+        missing = [f for f in ("title", "year", "genres", "overview", "poster") if f not in report["columns"]]
+        if missing:
+            line += f"; not found: {', '.join(missing)}"
+        if report.get("ignored_columns"):
+            line += f"; ignored: {', '.join(repr(c) for c in report['ignored_columns'])}"
+        lines.append(line + ("; map with --columns FIELD=COLUMN" if missing else ""))
     if report["counts"]:
         lines.append("  problems: " + ", ".join(f"{k} {v}" for k, v in report["counts"].items()))
     for p in report["problems"][:show]:

@@ -151,12 +151,13 @@ class StoreWriter:
                 compaction.auto_compact(self, name)
         manifest = store._manifest
         manifest.version = self.next_version
-        self.txn.sync()
+        pieces = atomic.Background(self.txn.sync)   # their fsyncs run while the master is written
         tmp = atomic.temp_path(store.path)
         try:
             write_master(tmp, manifest, os.path.basename(store.folder))
-            atomic.commit(tmp, store.path)
+            atomic.commit(tmp, store.path, before_replace=pieces.join)
         except BaseException:
+            pieces.join(check=False)
             atomic.remove_quietly(tmp)
             raise
         written = {os.path.basename(p) for p in self.txn.written}

@@ -103,3 +103,29 @@ def fitted(tmp_path_factory, onnx_cache):
     manifest = fit(store, models, [("svm", "poster/efficientnet-lite0"), ("nb", "overview/bow"),
                                    ("svm", "poster/efficientnet-lite0+overview/tfidf")], FitOptions(min_movies=100))
     return store, models, manifest
+
+
+@pytest.fixture(scope="session")
+def tiny_models(tmp_path_factory, onnx_cache):
+    """Models fitted on 80 synthetic movies (random-pixel posters): a real model directory in seconds.
+
+    Its predictions mean nothing; it exercises everything around them (inputs, output rows,
+    exit codes). Configurations: poster only, poster + tf-idf, tf-idf only.
+    """
+    from classifiers import FitOptions, fit
+    from featurize import FeaturizeOptions, featurize
+    tmp = tmp_path_factory.mktemp("tiny-models")
+    (tmp / "posters").mkdir()
+    rng = np.random.default_rng(0)
+    rows = []
+    for i in range(80):
+        make_poster(tmp / "posters" / f"{i}.jpg", i)
+        genres = "|".join(sorted(set(rng.choice(GENRE_POOL[:4], size=rng.integers(1, 3)))))
+        rows.append([str(1000 + i), f"M{i}", str(1970 + 10 * (i % 3) + i % 7), genres,
+                     " ".join(rng.choice(WORDS, size=12)), f"posters/{i}.jpg"])
+    catalog = write_catalog(tmp / "movies.csv", rows)
+    featurize(catalog, tmp / "s.h5", FeaturizeOptions())
+    fit(tmp / "s.h5", tmp / "models", [("svm", "poster/efficientnet-lite0"),
+                                      ("svm", "poster/efficientnet-lite0+overview/tfidf"), ("svm", "overview/tfidf")],
+        FitOptions(min_movies=1000))
+    return tmp / "models"

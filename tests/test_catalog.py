@@ -45,7 +45,7 @@ def test_broken_rows_are_reported_and_good_rows_kept(tmp_path):
     assert report.rows_read == 11 and report.rows_kept == 8 and report.rows_skipped == 3
     found = kinds(report)
     for expected in [("1", "duplicate_id"), ("", "missing_id"), ("3", "malformed_row"), ("4", "missing_year"),
-                     ("5", "impossible_year"), ("6", "impossible_year"), ("7", "unknown_genre"),
+                     ("5", "impossible_year"), ("6", "invalid_year"), ("7", "unknown_genre"),
                      ("8", "missing_poster"), ("9", "empty_overview"), ("10", "unknown_genre"), ("10", "no_genres")]:
         assert expected in found
     first = kept[0]

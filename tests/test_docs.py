@@ -59,3 +59,20 @@ def test_the_plain_h5py_snippet_reads_a_store(tmp_path, monkeypatch, capsys):
     assert sorted(scope["ids"]) == ids and scope["X"].shape == (5, 1280)
     assert scope["X"][list(scope["ids"]).index("m0"), 0] == 2.0
     assert capsys.readouterr().out.strip().startswith("(5, 1280) m1 Title m1")
+
+
+def test_the_predictor_example_runs(tiny_models, tmp_path, monkeypatch, capsys):
+    import shutil
+    section = README[README.index("## Classifiers: fit and predict"):README.index("## Evaluation reports")]
+    snippet = re.search(r"```python\n(from classifiers import Predictor.*?)```", section, re.S).group(1)
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "models").symlink_to(tiny_models, target_is_directory=True)
+    (tmp_path / "posters").mkdir()
+    for name, source in (("10112.jpg", "3.jpg"), ("100.jpg", "4.jpg")):
+        shutil.copy(tiny_models.parent / "posters" / source, tmp_path / "posters" / name)
+    monkeypatch.chdir(tmp_path)
+    scope = {}
+    exec(compile(snippet, "README.md", "exec"), scope)
+    assert len(scope["batch"]) == 3 and all(b.genres and not b.error for b in scope["batch"])
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("svm__poster-efficientnet-lite0/pooled") and "threshold" in lines[1]

@@ -88,7 +88,7 @@ def test_folder_mode(fitted, tmp_path):
     (folder / "broken.jpg").write_bytes(b"")
     out = tmp_path / "p.csv"
     r = run("predict", "--models", models, "--posters", folder, "--out", out, "--year", 1970)
-    assert r.exit_code == 0, r.output
+    assert r.exit_code == 2 and "1 of 3 prediction(s) failed" in r.output, r.output
     pred = {p["id"]: p for p in csv.DictReader(open(out))}
     # bare posters have no overview: a broken one gets no prediction, only an error
     assert set(pred) == {"10112", "100", "broken"} and pred["broken"]["error"].startswith("empty")

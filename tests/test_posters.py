@@ -70,8 +70,8 @@ def test_a_uint8_model_on_disk_is_used_as_it_is(model_path, pixels, tmp_path):
     onnx.save_model(with_uint8_input(onnx.load(model_path), PRE.mean, PRE.std), str(path))
     brought = PosterEmbedder(str(path), device="cpu")
     assert brought.input_layout == "uint8-nhwc" and brought.input_size == 224 and brought.dim == 1280
-    np.testing.assert_allclose(brought.embed(pixels), PosterEmbedder(model_path, preprocessing=PRE).embed(pixels),
-                               rtol=0, atol=1e-6)
+    in_graph = PosterEmbedder(model_path, device="cpu", preprocessing=PRE)   # auto would take CUDA (TF32) where present
+    np.testing.assert_allclose(brought.embed(pixels), in_graph.embed(pixels), rtol=0, atol=1e-6)
 
 
 def test_io_binding_on_the_cpu_matches_a_plain_run(model_path, pixels):
@@ -140,3 +140,49 @@ def test_torch_jpeg_decoder_matches_the_cpu_path_and_names_bad_posters(model_pat
     assert np.abs(batch.numpy().astype(int) - cpu.astype(int)).mean() < 3
     emb = PosterEmbedder(model_path, device="cpu", preprocessing=PRE)
     assert cosines(emb.embed(batch), emb.embed(cpu)).min() > 0.99
+
+
+def test_embed_stream_warms_up_on_the_run_thread_before_the_first_batch_is_staged(model_path, pixels):
+    emb = PosterEmbedder(model_path, device="cpu", preprocessing=PRE)
+    calls, stage, run = [], emb.feeder.stage, emb.feeder.run
+    emb.feeder.stage = lambda batch: calls.append(("stage", len(batch))) or stage(batch)
+    emb.feeder.run = lambda staged: calls.append(("run", len(staged))) or run(staged)
+    out = list(emb.embed_stream(iter([("a", pixels[:4]), ("b", pixels[4:])]), warm_up_rows=7))
+    assert calls[:2] == [("stage", 7), ("run", 7)]          # the warm-up, before any real batch
+    assert [tag for tag, _ in out] == ["a", "b"] and [len(e) for _, e in out] == [4, 6]
+    np.testing.assert_allclose(out[0][1], emb.embed(pixels[:4]), rtol=0, atol=1e-6)
+
+
+def test_cuda_feeder_pads_small_batches_to_one_shape(model_path, pixels):
+    if CUDA not in posters_module._ort().get_available_providers():
+        pytest.skip("needs onnxruntime-gpu and a CUDA device")
+    emb = PosterEmbedder(model_path, device="cuda", preprocessing=PRE)
+    if emb.device != "cuda" or emb.feeder.torch is None:
+        pytest.skip("CUDA provider or torch for CUDA not usable here")
+    emb.warm_up(8)
+    shapes = []
+    bind = type(emb.session.io_binding()).bind_input
+
+    def spy(self, name, device, device_id, dtype, shape, ptr):
+        shapes.append(tuple(shape))
+        return bind(self, name, device, device_id, dtype, shape, ptr)
+
+    type(emb.session.io_binding()).bind_input = spy
+    try:
+        small, full = emb.embed(pixels[:3]), emb.embed(pixels[:8] if len(pixels) >= 8 else pixels)
+    finally:
+        type(emb.session.io_binding()).bind_input = bind
+    assert small.shape == (3, 1280) and {s[0] for s in shapes} == {8}
+    assert cosines(small, full[:3]).min() > 0.99999
+
+
+
+def test_cuda_embeddings_match_the_cpu_providers(model_path, pixels):
+    """GPU and CPU rows share one feature: no TF32 (its rows were at cosine 0.99998 from the CPU's)."""
+    if CUDA not in posters_module._ort().get_available_providers():
+        pytest.skip("needs onnxruntime-gpu and a CUDA device")
+    gpu = PosterEmbedder(model_path, device="cuda", preprocessing=PRE)
+    if gpu.device != "cuda":
+        pytest.skip("CUDA provider not usable here")
+    cpu = PosterEmbedder(model_path, device="cpu", preprocessing=PRE)
+    assert cosines(gpu.embed(pixels), cpu.embed(pixels)).min() >= 0.999999

@@ -1,48 +1,25 @@
 """The HTTP service through a real HTTP client against a running uvicorn server."""
 
 import concurrent.futures
-import socket
-import threading
-import time
 from urllib.parse import quote
 
 import httpx
 import numpy as np
 import pytest
-import uvicorn
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from classifiers.serve.app import create_app
 from store import FeatureStore
 from tests.conftest import REAL_DATA
 from tests.images_fixtures import broken_folder
+from tests.serving import LIMITS, serve_fitted
 
-LIMIT = 400_000
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+LIMIT = LIMITS.max_body_bytes
 
 
 @pytest.fixture(scope="module")
 def server(fitted):
-    store, models, _ = fitted
-    app = create_app(store, models, max_batch=8, max_wait_ms=20, max_upload_bytes=LIMIT)
-    config = uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="error")
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 30
-    while not srv.started and time.time() < deadline:
-        time.sleep(0.05)
-    base = f"http://127.0.0.1:{config.port}"
-    with httpx.Client(base_url=base, timeout=60) as client:
-        yield client, store
-    srv.should_exit = True
-    thread.join(10)
+    yield from serve_fitted(fitted)
 
 
 def poster_bytes(name="10112.jpg"):

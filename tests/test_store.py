@@ -180,3 +180,25 @@ def test_reingest_updates_labels_and_invalidates_only_changed_inputs(tiny_catalo
         assert s.labels(["1000"])[0, s.genres().index("Western")] == 1
         assert "1001" not in s.feature_ids("overview/x") and len(s.feature_ids("poster/x")) == 24
         assert len(s.ingest_reports()) == 2
+
+
+def test_contains_asks_the_id_hashes_not_a_list_of_every_id(store_path, monkeypatch):
+    with FeatureStore.open(store_path, "a") as s:
+        s.write_features("poster/p", ["m1", "m2", "m3"], np.ones((3, 2)), PROV)
+        s.write_features("poster/p", ["m4"], np.ones((1, 2)), PROV)
+        s.delete_rows("poster/p", ["m2"])
+    with FeatureStore.open(store_path) as s:
+        monkeypatch.setattr(FeatureStore, "feature_ids", lambda *a: pytest.fail("listed every id"))
+        assert s.contains("poster/p", ["m4", "m2", "m1", "nope", "m3", "m1"]).tolist() == \
+            [True, False, True, False, True, True]
+        assert s.contains("poster/none", ["m1"]).tolist() == [False]
+        assert s.contains("poster/p", []).tolist() == []
+
+
+def test_featurize_resume_check_is_answered_by_contains(store_path, monkeypatch):
+    from featurize.pipeline import _missing
+    with FeatureStore.open(store_path, "a") as s:
+        s.write_features("poster/p", ["m1", "m3"], np.ones((2, 2)), PROV)
+        monkeypatch.setattr(FeatureStore, "feature_ids", lambda *a: pytest.fail("listed every id"))
+        assert _missing(s, "poster/p", ["m0", "m1", "m2", "m3"]) == (["m0", "m2"], 2)
+        assert _missing(s, "overview/none", ["m0", "m1"]) == (["m0", "m1"], 0)

@@ -41,7 +41,9 @@ def test_disk_full_during_a_commit_keeps_the_old_version_and_leaves_nothing(tmp_
     with FeatureStore.open(path, "a") as s:
         version = s.version
         if where == "segment":
-            monkeypatch.setattr(store.pieces, "_while_syncing", full)
+            real_fsync = atomic.fsync_path      # the segment's fsync (in its thread) says the disk is full
+            monkeypatch.setattr(atomic, "fsync_path",
+                                lambda p: full() if os.path.basename(p).startswith("seg-") else real_fsync(p))
         elif where == "master":
             monkeypatch.setattr(store.writing, "write_master", lambda tmp, *a: (open(tmp, "wb").write(b"x" * 100), full()))
         else:
@@ -187,7 +189,7 @@ def test_corrupt_stores_give_one_clear_error_and_writers_refuse_them(tmp_path, c
 KILLED = r"""
 import sys, numpy as np
 from store import FeatureStore, compaction
-compaction.BASE_ROWS, compaction.FANOUT = 8, 2
+compaction.BASE_ROWS, compaction.FANOUT, compaction.SMALL_FANOUT = 8, 2, 2
 path = sys.argv[1]
 prov = {"encoder": "test", "sha256": "0" * 64, "preprocessing": "none"}
 with FeatureStore.open(path, "a") as s:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from store import FeatureStore, MigrationNeededError, compaction
+from store import FeatureStore, MigrationNeededError, UnknownIdsError, compaction
 from store.migrate import migrate
 from tests.test_store import PROV, make_store
 from tests.v1_store import write_v1_store
@@ -130,6 +130,7 @@ def test_readers_racing_compaction_and_gc_always_see_one_whole_version(tmp_path)
 def test_automatic_compaction_bounds_segments_and_garbage_is_collected(tmp_path, monkeypatch):
     monkeypatch.setattr(compaction, "BASE_ROWS", 2)
     monkeypatch.setattr(compaction, "FANOUT", 4)
+    monkeypatch.setattr(compaction, "SMALL_FANOUT", 4)
     path = tmp_path / "s.h5"
     ids = make_store(path)
     with FeatureStore.open(path, "a") as s:
@@ -209,3 +210,94 @@ def test_sorted_hash_search_finds_every_equal_hash_across_blocks(n):
     expected = sorted((i, j) for i, h in enumerate(query.tolist()) for j in np.flatnonzero(hashes == h).tolist())
     assert sorted(zip(qpos.tolist(), rows.tolist())) == expected
     assert len(set(hash_ids([f"tt{i:07d}" for i in range(100_000)]).tolist())) == 100_000
+
+
+FEATURIZER = r"""
+import sys, time, numpy as np
+from store import FeatureStore
+path, commits = sys.argv[1], int(sys.argv[2])
+prov = {"encoder": "test", "sha256": "0" * 64, "preprocessing": "none"}
+with FeatureStore.open(path, "a") as s:
+    ids = s.ids()
+    for c in range(commits):
+        new = ids[10 + 2 * c:12 + 2 * c]
+        with s.batch():    # new movies, and an updated poster of an old one, in one version
+            s.write_features("poster/p", new, [[int(m[1:]), 0.5, -int(m[1:])] for m in new], prov)
+            s.write_features("poster/p", ["m0"], [[1000 + c, 0.5, 0]], prov)
+        if c % 4 == 3:
+            s.compact()
+        time.sleep(0.02)
+"""
+
+
+def expected(ids):
+    return np.array([[int(m[1:]), 0.5, -int(m[1:])] for m in ids], np.float32)
+
+
+def test_reader_serves_its_snapshot_while_a_writer_commits_then_refresh_sees_new_rows(tmp_path):
+    """Serve while featurize, at the store level: exact bytes of one version, never garbage."""
+    path = tmp_path / "s.h5"
+    ids = make_store(path)
+    old = ids[:10]
+    with FeatureStore.open(path, "a") as s:
+        s.write_features("poster/p", old, expected(old), PROV)
+    reader, follower = FeatureStore.open(path), FeatureStore.open(path)
+    writer = subprocess.Popen([sys.executable, "-c", FEATURIZER, str(path), "10"])
+    seen, refreshed = 10, 0
+    try:
+        while writer.poll() is None:
+            np.testing.assert_array_equal(reader.lookup(old, "poster/p"), expected(old))   # the snapshot's bytes
+            with pytest.raises(UnknownIdsError):
+                reader.lookup(["m10"], "poster/p")                   # rows of later versions are not in it
+            if follower.refresh():
+                refreshed += 1
+                held = follower.feature_ids("poster/p")
+                X = follower.lookup(held, "poster/p")
+                m0 = held.index("m0")
+                np.testing.assert_array_equal(np.delete(X, m0, 0), expected([m for m in held if m != "m0"]))
+                assert X[m0, 0] in range(1000, 1010) and len(held) >= seen
+                assert len(held) == 10 + 2 * (X[m0, 0] - 999)         # new rows and the update: one version
+                seen = len(held)
+    finally:
+        writer.wait()
+    assert writer.returncode == 0 and refreshed >= 1
+    np.testing.assert_array_equal(reader.lookup(old, "poster/p"), expected(old))
+    assert reader.refresh() and not reader.is_stale()
+    held = reader.feature_ids("poster/p")
+    assert sorted(held) == sorted(ids[:30])
+    np.testing.assert_array_equal(reader.lookup(ids[10:30], "poster/p"), expected(ids[10:30]))
+    np.testing.assert_array_equal(reader.lookup(["m0"], "poster/p"), [[1009, 0.5, 0]])
+    reader.close()
+    follower.close()
+
+
+@pytest.mark.parametrize("scratch_max", [16 << 20, 1 << 16])
+def test_lookups_over_many_segments_in_threads_return_the_asked_rows(tmp_path, monkeypatch, scratch_max):
+    """Per-segment gathers share a per-thread scratch buffer (or a fresh one past its limit)."""
+    import threading
+    from store import reading
+    monkeypatch.setattr(reading, "SCRATCH_MAX_BYTES", scratch_max)
+    path = tmp_path / "s.h5"
+    ids = make_store(path)
+    value = {m: np.arange(2048, dtype=np.float32) + 10 * i for i, m in enumerate(ids)}
+    with FeatureStore.open(path, "a") as s:
+        for k in range(0, 30, 5):
+            s.write_features("poster/p", ids[k:k + 5], [value[m] for m in ids[k:k + 5]], PROV)
+        value["m7"] = value["m7"] * -1
+        s.write_features("poster/p", ["m7"], [value["m7"]], PROV)        # supersedes a row of segment 2
+        assert s.feature_info("poster/p")["segments"] >= 6
+    rng = np.random.default_rng(0)
+    asks = [[ids[i] for i in rng.integers(0, 30, size=n)] for n in (1, 2, 7, 40, 400) for _ in range(10)]
+    failures = []
+    with FeatureStore.open(path) as s:
+        def ask():
+            for q in asks:
+                got = s.lookup(q, "poster/p")
+                if not np.array_equal(got, np.array([value[m] for m in q])):
+                    failures.append(q)
+        threads = [threading.Thread(target=ask) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert not failures

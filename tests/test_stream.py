@@ -94,10 +94,11 @@ def test_order_and_bad_rows_are_kept_in_every_mode(mixed_items, mode, workers, c
 
 
 def test_a_poster_that_kills_its_worker_is_reported_and_the_run_goes_on(tmp_path):
-    good = [str(make_poster(tmp_path / f"{i}.jpg", i)) for i in range(12)]
+    good = [str(make_poster(tmp_path / f"{i}.jpg", i)) for i in range(60)]
     items = [(f"g{i}", p) for i, p in enumerate(good)]
-    items.insert(5, ("killer", KillsTheDecoder()))
-    items.insert(9, ("killer2", KillsTheDecoder()))
+    # in the sixth and seventh batches: the first three are decoded ahead, before the first look at the workers
+    items.insert(45, ("killer", KillsTheDecoder()))
+    items.insert(53, ("killer2", KillsTheDecoder()))
     got, failures, started = [], {}, set()
     for ids, batch, bad in poster_batches(items, PRE, batch_size=8, workers=2, mode="process"):
         got += ids
@@ -105,7 +106,7 @@ def test_a_poster_that_kills_its_worker_is_reported_and_the_run_goes_on(tmp_path
         for key, pixels in zip(ids, batch):
             np.testing.assert_array_equal(pixels, load_poster(good[int(key[1:])], PRE))
         failures.update({k: e for k, e in bad})
-    assert got == [f"g{i}" for i in range(12)]
+    assert got == [f"g{i}" for i in range(60)]
     assert {k: e.kind for k, e in failures.items()} == {"killer": "decoder_crashed", "killer2": "decoder_crashed"}
     assert "exit code 3" in failures["killer"].detail
     assert len(started) >= 3   # two workers and at least one that replaced a dead one
@@ -148,3 +149,22 @@ def test_ctrl_c_during_featurize_leaves_no_shared_memory_or_workers(onnx_cache, 
     out, _ = proc.communicate(timeout=60)
     assert proc.returncode != 0 and b"Traceback" not in out.replace(b"KeyboardInterrupt", b""), out.decode()[-2000:]
     assert segments(proc.pid) == [] and gone(started)
+
+
+def test_decode_workers_start_without_the_store_packages_heavy_imports():
+    """A worker needs store.errors, not the store package's h5py and scipy (most of its start-up time)."""
+    from featurize import stream
+    job_r, job_w = os.pipe()
+    ans_r, ans_w = os.pipe()
+    os.close(job_w)                      # the worker reads EOF at once and main() returns
+    probe = "\nprint(sorted(m for m in ('h5py', 'scipy', 'store.h5') if m in sys.modules))\n"
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (stream._PACKAGE_ROOT, os.environ.get("PYTHONPATH"))
+                                                      if p))
+    try:
+        out = subprocess.run([sys.executable, "-c", stream.WORKER_BOOT + probe, str(job_r), str(ans_w), "0"],
+                             pass_fds=(job_r, ans_w), capture_output=True, text=True, env=env, timeout=60)
+    finally:
+        for fd in (job_r, ans_r, ans_w):
+            os.close(fd)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"

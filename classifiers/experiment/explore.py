@@ -32,7 +32,7 @@ GREY_SATURATION = 0.18
 GREY_VALUE = (0.12, 0.94)
 
 
-def load_movies(source):
+def load_movies(source, id_column=None, columns=None):
     """(genres vocabulary, [(genres tuple, decade, overview, poster path)]) from a catalog or a store."""
     if str(source).endswith((".h5", ".hdf5")):
         with FeatureStore.open(source) as s:
@@ -41,7 +41,7 @@ def load_movies(source):
         rows = [(tuple(genres[j] for j in np.flatnonzero(Y[i])), int(m["decade"][i]), m["overview"][i], m["poster"][i])
                 for i in range(len(m["id"]))]
         return genres, rows
-    kept, _, _ = read_catalog(source)
+    kept, _, _ = read_catalog(source, id_column=id_column, columns=columns)
     return list(TMDB_GENRES), [(r.genres, r.decade, r.overview, r.poster) for r in kept]
 
 
@@ -98,9 +98,9 @@ def dominant_colours(pixel_sets, k=5, seed=0, max_pixels=20000):
     return km.cluster_centers_[order], shares[order] * (1 - grey), grey
 
 
-def explore(source, out_dir, per_group=120, seed=0, progress=None):
+def explore(source, out_dir, per_group=120, seed=0, progress=None, id_column=None, columns=None):
     """Write explore.md / explore.html (plots embedded) and PNGs; returns the summary dict."""
-    genres, rows = load_movies(source)
+    genres, rows = load_movies(source, id_column, columns)
     rng = np.random.default_rng(seed)
     doc = Document("onesheet data exploration")
     doc.p(f"Source {os.path.abspath(str(source))}: {len(rows)} movies.")

@@ -7,7 +7,7 @@ unknown). Features are computed with exactly the encoders saved at fit time.
 """
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -17,6 +17,7 @@ from ..modeldir import persist
 from ..model.decades import read_manifest
 from ..errors import ClassifierError
 from ..model.baselines import constant_warning
+from .inputs import normalise_inputs
 from ..model.features import parse_spec, stack_blocks
 
 
@@ -26,8 +27,15 @@ class Prediction:
     probabilities: dict     # genre -> probability
     model: str              # "<config>/<scope>"
     error: str = ""         # set when there is no prediction at all
-    warning: str = ""       # set when the prediction had to do without the poster
+    warning: str = ""       # set when the prediction had to do without the poster, or ignored the year
+    thresholds: dict = field(default_factory=dict)  # genre -> the model's threshold, same order as probabilities
+    notes: list = field(default_factory=list)        # remarks about the answering model (see Predictor.notes_for)
     beats_constant: object = None  # did the answering model beat the constant answer on this decade's validation rows
+
+
+def _thresholds(model):
+    """The per-genre decision thresholds of a fitted model (tuned on validation at fit time)."""
+    return np.asarray(model[-1].thresholds_, dtype=float)
 
 
 def _needs_overview(spec):
@@ -73,15 +81,6 @@ class Predictor:
         choice = self.configs()[config]["choice"].get(str(int(year) // 10 * 10))
         return str(int(year) // 10 * 10) if choice and choice.get("use") == "decade" else "pooled"
 
-    def constant_check(self, config, year):
-        """(beats, warning): did the model answering this year beat the constant answer on validation?"""
-        card = self.configs()[config]
-        decade = str(int(year) // 10 * 10) if year is not None and year >= 0 else None
-        entry = card["choice"].get(decade) if decade else None
-        comparison = entry if entry and "val_beats_constant" in entry else card.get("validation_constant")
-        where = f"{decade}s" if entry and "val_beats_constant" in entry else "all"
-        return (comparison or {}).get("val_beats_constant"), constant_warning(comparison, where)
-
     def model(self, config, scope):
         key = (config, scope)
         if key not in self._models:
@@ -120,15 +119,33 @@ class Predictor:
         """Names of the poster features any configuration uses (what a server must embed)."""
         return sorted({n for c in self.configs().values() for n in parse_spec(c["features"]) if n.startswith("poster/")})
 
-    def predict(self, posters, overviews=None, years=None, batch_size=32, workers=2, poster_embeddings=None):
-        """posters: paths or bytes (None/"" for none); overviews: str or None; years: int or None.
+    def constant_check(self, config, year):
+        """(beats, note): did the model answering this year beat the constant answer on validation?"""
+        card = self.configs()[config]
+        decade = str(int(year) // 10 * 10) if year is not None and year >= 0 else None
+        entry = card["choice"].get(decade) if decade else None
+        comparison = entry if entry and "val_beats_constant" in entry else card.get("validation_constant")
+        where = f"{decade}s" if entry and "val_beats_constant" in entry else "all"
+        return (comparison or {}).get("val_beats_constant"), constant_warning(comparison, where)
 
-        ``poster_embeddings`` = ({feature: (n, dim) matrix}, {row: PosterError}) skips the
-        poster embedding step (the HTTP server batches it across requests).
+    def notes_for(self, config, scope):
+        """Remarks printed with every prediction of this model (e.g. whether it beats a constant answer)."""
+        return []
+
+    def predict(self, posters, overviews=None, years=None, batch_size=32, workers=2, poster_embeddings=None):
+        """Genres for one movie or many: a ``Prediction``, or a list of them for a list of posters.
+
+        posters: a path, bytes or None (no poster), or a list of those; overviews: a str
+        per poster (None or "" for none); years: one int (or None) for all, or one per
+        poster. ``poster_embeddings`` = ({feature: (n, dim) matrix}, {row: PosterError})
+        skips the poster embedding step (the HTTP server batches it across requests).
         """
+        posters, overviews, years, warnings, single = normalise_inputs(posters, overviews, years)
+        out = self._predict(posters, overviews, years, batch_size, workers, poster_embeddings, warnings)
+        return out[0] if single else out
+
+    def _predict(self, posters, overviews, years, batch_size, workers, poster_embeddings, year_warnings):
         n = len(posters)
-        overviews = list(overviews) if overviews is not None else [""] * n
-        years = list(years) if years is not None else [None] * n
         has_text = [bool(o and o.strip()) for o in overviews]
         plan = {}
         for i in range(n):
@@ -168,15 +185,22 @@ class Predictor:
             model, _ = self.model(config, scope)
             X = stack_blocks([feats[name][rows] for name in parse_spec(spec)])
             P = model.predict_proba(X)
-            chosen = P >= model[-1].thresholds_
+            thresholds = _thresholds(model)
+            chosen = P >= thresholds
             # every movie has at least one genre: when no score clears its threshold, file it
             # under the most probable one
             chosen[np.arange(len(rows)), np.argmax(P, axis=1)] |= ~chosen.any(axis=1)
+            notes = self.notes_for(config, scope)
             for r, i in enumerate(rows):
-                order = np.argsort(-P[r])
-                beats, note = self.constant_check(config, years[i])
+                order = np.argsort(-P[r], kind="stable")
+                beats, constant_note = self.constant_check(config, years[i])
                 out[i] = Prediction([self.genres[j] for j in order if chosen[r, j]],
                                     {self.genres[j]: float(P[r, j]) for j in order}, f"{config}/{scope}",
-                                    warning="; ".join(w for w in (warnings.get(i, ""), note) if w), beats_constant=beats)
+                                    warning=warnings.get(i, ""),
+                                    thresholds={self.genres[j]: float(thresholds[j]) for j in order},
+                                    notes=list(notes) + ([constant_note] if constant_note else []),
+                                    beats_constant=beats)
+        for i, text in year_warnings.items():
+            out[i].warning = "; ".join(w for w in (out[i].warning, text) if w)
         return out
 
