@@ -91,7 +91,8 @@ def run_job(catalog, out_dir, featurize_options=None, progress=None, compare_hea
         else:
             # one BLAS thread: the SVM head already fits genres in parallel threads, and a
             # multi-threaded BLAS beside them (or beside other work on the machine) spins:
-            # one MLP fit took 91 s of CPU with OpenBLAS' default threads and 9.6 s with one
+            # one MLP fit took 91 s of CPU with OpenBLAS' default threads on the busy machine
+            # and 9.6 s with one thread
             with threadpool_limits(limits=1, user_api="blas"):
                 out = work()
         seconds[name], cpu[name] = time.perf_counter() - t0, cpu_seconds() - c0
@@ -101,6 +102,7 @@ def run_job(catalog, out_dir, featurize_options=None, progress=None, compare_hea
     summary = stage("featurize", lambda: featurize(catalog, store, featurize_options or FeaturizeOptions(),
                                                    **({"progress": progress} if progress else {})))
     on_event("featurized", summary)
+
     def fitted():
         manifest = fit(store, models, DEFAULT_CONFIGS, FitOptions(), progress=progress)
         if compare_heads:  # the other heads are compared on their pooled models only
