@@ -41,7 +41,8 @@ def test_readme_feature_widths_match_a_fresh_featurize(tmp_path):
 
 
 def test_readme_ingest_example_matches_a_fresh_ingest(tmp_path):
-    block = re.search(r"```\n\$ onesheet ingest (\S+) --store \S+\n(.*?)```", README, re.S)
+    block = re.search(r"```\n\$ onesheet ingest (\.\./shared/data/tmdb-posters/movies\.csv) --store \S+\n(.*?)```",
+                      README, re.S)
     assert block, "the README's ingest example is missing"
     r = CliRunner().invoke(main, ["ingest", str(CATALOG), "--store", str(tmp_path / "s.h5")])
     assert r.exit_code == 0, r.output
