@@ -1,5 +1,6 @@
 """`onesheet fit` and `onesheet predict`: thin click shells over classifiers' library API."""
 
+import os
 import sys
 
 import click
@@ -111,15 +112,11 @@ def evaluate_cmd(store_path, models_dir, out_dir, min_test, quick):
     """Score the held-out test split: report.md, report.html and metrics.json in --out."""
     from .experiment.evaluate import evaluate
     from .reports.evaluation import build
+    from .reports.lines import best_line, config_line
     result = evaluate(store_path, models_dir, min_test=min_test, balance_check=not quick, era=not quick,
-                      progress=progress_bars("config"))
+                      progress=progress_bars("config"), on_config=lambda r, era: click.echo(config_line(r, era)))
     path = build(result, out_dir)
-    best = next(c for c in result["configs"] if c["name"] == result["best"])
-    click.echo(f"best: {best['name']}: test micro-F1 {best['per_decade_system']['f1_micro']:.3f}, "
-               f"macro-F1 {best['per_decade_system']['f1_macro']:.3f}")
-    era = result["cross_era"].get(result["best"])
-    if era and "relative_drop_micro" in era:
-        click.echo(f"trained on 1990+, tested on earlier decades: relative micro-F1 drop {100 * era['relative_drop_micro']:.1f}%")
+    click.echo(best_line(result))
     click.echo(f"report: {path}")
 
 
@@ -134,20 +131,29 @@ def run_cmd(catalog, out_dir, quiet, id_column, columns):
     from featurize.cli import format_summary
     from featurize.pipeline import FeaturizeOptions, no_progress
     from .experiment.job import run_job
+    from .reports.lines import best_line, config_line, stage_header
 
     movies, models = progress_bars("movie"), progress_bars("model")
 
     def bar(desc, total):  # featurize counts movies; fit and evaluate count models
         return (movies if desc.startswith(("poster/", "overview/")) else models)(desc, total)
 
+    def show(kind, payload):  # the job reports as it goes; this prints it
+        if kind == "stage":
+            click.echo(stage_header(payload))
+        elif kind == "stage_done":
+            click.echo(f"   {payload['name']} done in {payload['seconds']:.0f} s ({payload['cpu_seconds']:.0f} s of CPU)")
+        elif kind == "featurized":
+            click.echo(format_summary(payload, show=5))
+        elif kind == "fit":
+            click.echo(format_fit(payload, os.path.join(out_dir, "models")))
+        elif kind == "config":
+            click.echo(config_line(payload["result"], payload["cross_era"]))
+
     job = run_job(catalog, out_dir, FeaturizeOptions(id_column=id_column, columns=columns),
-                  progress=no_progress if quiet else bar)
-    click.echo(format_summary(job.featurize_summary, show=5))
-    best = next(c for c in job.metrics["configs"] if c["name"] == job.metrics["best"])
-    s = best["per_decade_system"]
-    click.echo(f"best model {best['name']}: test micro-F1 {s['f1_micro']:.3f}, macro-F1 {s['f1_macro']:.3f}, "
-               f"top-class accuracy {s['top_class_accuracy']:.3f}")
-    click.echo("time: " + ", ".join(f"{k} {v:.0f} s" for k, v in job.seconds.items()))
+                  progress=no_progress if quiet else bar, on_event=show)
+    click.echo(best_line(job.metrics))
+    click.echo("time: " + ", ".join(f"{k} {v:.0f} s ({job.cpu_seconds[k]:.0f} s CPU)" for k, v in job.seconds.items()))
     click.echo(f"store:  {job.store}\nmodels: {job.models}\nreport: {job.report}")
 
 

@@ -47,11 +47,19 @@ def test_null_baselines():
     assert b["most_frequent_genres"] == [0]  # mean 1.25 genres per movie -> the single most frequent
 
 
-def synthetic_store(path, n=900, seed=0):
-    """Three decades whose label/feature relation drifts a little from one decade to the next."""
+def synthetic_store(path, n=900, seed=0, posters=None):
+    """Three decades whose label/feature relation drifts a little from one decade to the next
+    (``posters``: a folder to write a small JPEG poster per movie into)."""
     rng = np.random.default_rng(seed)
     ids = [f"s{i}" for i in range(n)]
-    decades = np.array([1970, 1990, 2010])[np.arange(n) % 3]
+    decades = np.array([1950, 1990, 2010])[np.arange(n) % 3]
+    paths = [""] * n
+    if posters is not None:
+        from PIL import Image
+        posters.mkdir(parents=True, exist_ok=True)
+        paths = [str(posters / f"{m}.jpg") for m in ids]
+        for i, p in enumerate(paths):
+            Image.new("RGB", (60, 90), tuple(int(c) for c in rng.integers(0, 255, 3))).save(p)
     X = rng.normal(size=(n, 12)).astype(np.float32)
     drift = (decades - 1990) / 40.0
     Y = np.zeros((n, 4), np.uint8)
@@ -60,7 +68,7 @@ def synthetic_store(path, n=900, seed=0):
     Y[:, 2] = X[:, 2] + 0.5 * rng.normal(size=n) > 1.6
     Y[:, 3] = (Y.sum(axis=1) == 0)  # every movie has a genre
     with FeatureStore.open(path, "a") as s:
-        s.replace_movies({"id": ids, "title": ids, "overview": [""] * n, "poster": [""] * n, "poster_sha256": [""] * n,
+        s.replace_movies({"id": ids, "title": ids, "overview": [""] * n, "poster": paths, "poster_sha256": [""] * n,
                           "year": decades + 5, "decade": decades}, Y, ["Action", "Comedy", "Western", "Drama"])
         s.write_features("synth/x", ids, X, PROV)
     return path
@@ -69,7 +77,7 @@ def synthetic_store(path, n=900, seed=0):
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("eval")
-    store = synthetic_store(tmp / "s.h5")
+    store = synthetic_store(tmp / "s.h5", posters=tmp / "posters")
     models = tmp / "models"
     fit(store, models, [("svm", "synth/x"), ("nb", "synth/x")], FitOptions(min_movies=150))
     result = evaluate(store, models, min_test=20)
@@ -79,13 +87,13 @@ def report(tmp_path_factory):
 def test_report_numbers_cover_the_matrix_baselines_and_comparisons(report):
     result, _, tmp = report
     cfg = next(c for c in result["configs"] if c["name"] == "svm__synth-x")
-    assert set(cfg["matrix"]) == {"1970", "1990", "2010", "pooled"}
+    assert set(cfg["matrix"]) == {"1950", "1990", "2010", "pooled"}
     for row in cfg["matrix"].values():
-        assert set(row) == {"1970", "1990", "2010"} and all(c["judged"] for c in row.values())
+        assert set(row) == {"1950", "1990", "2010", "<1960"} and all(c["judged"] for c in row.values())
     split = ModelDir.open(tmp / "models").read_json("split.json")
     assert cfg["n_test"] == len(split["test_ids"]) == 180
     assert cfg["per_decade_system"]["f1_micro"] > cfg["baselines"]["all_negative"]["f1_micro"]
-    assert set(cfg["drops"]) == {"1970", "1990", "2010"}
+    assert set(cfg["drops"]) == {"1950", "1990", "2010"}
     assert set(result["comparisons"]["heads"]) == {"svm", "nb"}
     assert "balanced" in cfg["balance"] and "unbalanced" in cfg["balance"]
     assert result["cross_era"]["svm__synth-x"]["train_movies"] > 0
@@ -119,6 +127,8 @@ def test_explore_on_a_tiny_catalog(tiny_catalog, tmp_path):
     assert summary["movies"] == 24 and sum(summary["movies_per_decade"].values()) == 24
     html = (tmp_path / "x" / "explore.html").read_text()
     assert "https://" not in html and html.count("data:image/png;base64,") >= 5
+    # colours are shown as swatches, not RGB numbers
+    assert html.count("<span class='sw' title='#") >= 5 and "top colour (RGB)" not in html
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")

@@ -7,7 +7,9 @@ Everything here returns plain dicts (written to metrics.json and rendered by rep
   decade model's own decade to the others;
 - comparisons: per-decade vs pooled, balanced vs unbalanced, poster vs overview vs fused,
   svm vs nb vs mlp;
-- the cross-era check: trained on 1990 and later, tested on earlier decades.
+- the cross-era check: trained on 1990 and later, tested on earlier decades;
+- beside every score, the best constant answer on the same movies (scoring.py), bootstrap
+  intervals, and flags where a model does not beat its constant or rests on < 30 movies.
 """
 
 import os
@@ -20,10 +22,13 @@ from store.version import PACKAGE_VERSION
 
 from ..errors import ClassifierError, NotEnoughDataError
 from ..model import balance, choice, metrics
-from ..model.decades import fit_tuned, refitted
+from ..model.baselines import MIN_RELIABLE, constant_answer, small_data_note
+from ..model.decades import fit_model, fit_tuned, refitted
 from ..model.features import ids_with_features, load_blocks
 from ..model.splits import decade_array, validation
 from ..modeldir import ModelDir
+from . import scoring
+from .scoring import MODERN, columns
 
 
 def null_baselines(Y_train, Y_test):
@@ -39,6 +44,7 @@ def null_baselines(Y_train, Y_test):
     out["all_negative"]["top_class_accuracy"] = metrics.top_class_accuracy(Y_test, scores)
     out["most_frequent_genre_top_class_accuracy"] = metrics.top_class_accuracy(Y_test, scores)
     out["most_frequent_genres"] = [int(j) for j in top_k]
+    out["constant"] = constant_answer(Y_train, Y_test)
     return out
 
 
@@ -71,24 +77,12 @@ def _predict(model, X):
     return P, (P >= model[-1].thresholds_).astype(np.uint8)
 
 
-VINTAGE = 1960  # decades before this are scarce; the matrix also judges them together
-
-
-def _columns(data):
-    """Test columns: every decade, plus all vintage decades (before 1960) taken together."""
-    cols = [(str(d), data.decades == d) for d in sorted(set(int(d) for d in data.decades if d >= 0))]
-    vintage = (data.decades >= 0) & (data.decades < VINTAGE)
-    if vintage.any():
-        cols.append((f"<{VINTAGE}", vintage))
-    return cols
-
-
 def _matrix(models, data, min_test):
     """{train scope: {test decade: {micro, macro, n} or {n, judged: False}}}."""
     out = {}
     for scope, model in models.items():
         row = {}
-        for d, rows in _columns(data):
+        for d, rows in columns(data.decades):
             n = int(rows.sum())
             if n < min_test:
                 row[str(d)] = {"n": n, "judged": False}
@@ -132,12 +126,20 @@ def evaluate_config(store, mdir, card, test_ids, min_test, balance_check, option
         "per_decade_system": metrics.summary(data.Y, pred_sys, P_sys),
         "per_genre": metrics.per_genre(data.Y, pred_sys, P_sys, genres),
         "baselines": null_baselines(data.Y_train, data.Y),
+        "overall": scoring.scored_against_constant(data.Y, pred_sys, P_sys, data.Y_train),
+        "per_decade": scoring.per_decade(data.Y, pred_sys, P_sys, data.decades, data.Y_train, data.train_decades),
         "matrix": _matrix(models, data, min_test),
-        "test_decades": {d: int(rows.sum()) for d, rows in _columns(data)},
+        "test_decades": {d: int(rows.sum()) for d, rows in columns(data.decades)},
+        "examples": scoring.examples(data.test_ids, data.Y, pred_sys, data.decades),
     }
+    for row, constant_f1 in zip(result["per_genre"], scoring.per_genre_constant(data.Y)):
+        row["constant_f1"] = constant_f1
+    result["matrix_constant"] = {d: {"f1_micro": v["constant"].get("f1_micro"), "f1_macro": v["constant"].get("f1_macro")}
+                                 for d, v in result["per_decade"].items()}
+    result["not_above_constant"] = [d for d, v in result["per_decade"].items() if v["beats_constant"] is False]
     result["drops"] = _drops(result["matrix"])
     if balance_check:
-        other = _refit(card, data, np.arange(len(data.train_ids)), not card.get("balance", True), options)
+        other = _balance_other(card, data, options)
         result["balance"] = balance.compare(*balance.pair(models["pooled"], other, card.get("balance", True)),
                                             data.X, data.Y, genres)
     return result, data
@@ -159,13 +161,28 @@ def _refit(card, data, train_rows, balanced, options):
     return refitted(model, X_train[train_rows], data.Y_train[train_rows])
 
 
-def cross_era(card, data, options, split_year=1990, min_test=20):
+def _balance_other(card, data, options):
+    """The pooled model fitted with the other balancing setting, on the whole train pool.
+
+    fit already tuned that setting's thresholds on validation (``balance_effect``): when it
+    did, only the final fit on the train pool is left, exactly as fit would have done it.
+    """
+    balanced = not card.get("balance", True)
+    tuned = card.get("balance_effect", {}).get("other_thresholds")
+    if tuned is None or len(tuned) != data.Y.shape[1] or not options.get("refit", True):
+        return _refit(card, data, np.arange(len(data.train_ids)), balanced, options)
+    return fit_model(card["head"], data.train_X(), data.Y_train, data.spec, balanced, card.get("head_params", {}),
+                     data.spec.block_weights(card.get("poster_weight", 1.0)), thresholds=np.asarray(tuned))
+
+
+def cross_era(card, data, options, split_year=MODERN, min_test=20):
     """Train on decades >= split_year, test on the test movies of the same era and of earlier ones."""
     modern = np.flatnonzero(data.train_decades >= split_year)
     if len(modern) < 50:
         return None
     model = _refit(card, data, modern, card.get("balance", True), options)
     out = {"train_movies": int(len(modern)), "split_year": split_year}
+    Y_modern = data.Y_train[modern]
     for label, rows in (("same_era", data.decades >= split_year), ("earlier", (data.decades < split_year) &
                                                                     (data.decades >= 0))):
         if rows.sum() < min_test:
@@ -173,6 +190,10 @@ def cross_era(card, data, options, split_year=1990, min_test=20):
             continue
         P, pred = _predict(model, data.X[rows])
         out[label] = dict(metrics.summary(data.Y[rows], pred, P), judged=True)
+        # the constant the era model could know: its own (modern) training genres
+        line = scoring.scored_against_constant(data.Y[rows], pred, P, Y_modern)
+        out[label].update(constant=line["constant"], ci95=line["ci95"], beats_constant=line["beats_constant"],
+                          small=line["small"], **({"warning": line["warning"]} if "warning" in line else {}))
     if out["same_era"].get("judged") and out["earlier"].get("judged"):
         same, early = out["same_era"]["f1_micro"], out["earlier"]["f1_micro"]
         out["relative_drop_micro"] = float((same - early) / same)
@@ -204,8 +225,28 @@ def _comparisons(configs):
     }
 
 
-def evaluate(store_path, models_dir, min_test=20, balance_check=True, era=True, progress=None):
-    """Every number of the report, as one dict (also what metrics.json holds)."""
+def best_choices(results, test_movies):
+    """(best name or None, best per input kind, why no best was named)."""
+    per_kind = {}
+    for c in results:
+        k = c["kind"]
+        if k not in per_kind or c["per_decade_system"]["f1_micro"] > per_kind[k]["per_decade_system"]["f1_micro"]:
+            per_kind[k] = c
+    if test_movies < MIN_RELIABLE:
+        return None, {k: c["name"] for k, c in per_kind.items()}, (
+            f"no best model named: {small_data_note(test_movies, 'the test split')}")
+    best = max(results, key=lambda r: r["per_decade_system"]["f1_micro"])
+    return best["name"], {k: c["name"] for k, c in per_kind.items()}, ""
+
+
+def evaluate(store_path, models_dir, min_test=20, balance_check=True, era=True, progress=None, on_config=None,
+             refit_comparisons=None):
+    """Every number of the report, as one dict (also what metrics.json holds).
+
+    ``on_config(result, cross_era)`` is called as each configuration is scored, so a caller
+    can show results as they come. ``refit_comparisons``: names of the configurations that get
+    the comparisons needing refits (balancing, cross-era); None: every configuration.
+    """
     from featurize.pipeline import no_progress
     progress = progress or no_progress
     mdir = ModelDir.open(models_dir)
@@ -216,17 +257,34 @@ def evaluate(store_path, models_dir, min_test=20, balance_check=True, era=True, 
     results, eras = [], {}
     bar = progress("evaluate", len(manifest["configs"]))
     with FeatureStore.open(store_path) as store:
+        movies = store.movies()
         for name, card in manifest["configs"].items():
-            result, data = evaluate_config(store, mdir, card, test_ids, min_test, balance_check, mdir.options)
-            if era:
+            refits = refit_comparisons is None or name in refit_comparisons
+            result, data = evaluate_config(store, mdir, card, test_ids, min_test, balance_check and refits,
+                                           mdir.options)
+            if era and refits:
                 eras[name] = cross_era(card, data, mdir.options, min_test=min_test)
             results.append(result)
+            if on_config:
+                on_config(result, eras.get(name))
             bar.update(1)
     bar.close()
-    best = max(results, key=lambda r: r["per_decade_system"]["f1_micro"])
-    return {"report_schema_version": 1, "package_version": PACKAGE_VERSION,
+    best, best_per_kind, refusal = best_choices(results, len(test_ids))
+    return {"report_schema_version": 2, "package_version": PACKAGE_VERSION,
             "created_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "models_manifest_created_at": manifest["created_at"],
             "models_version": mdir.version,
             "store": os.path.abspath(store_path), "models": os.path.abspath(models_dir),
-            "genres": manifest["genres"], "min_test": min_test, "test_movies": len(test_ids),
-            "configs": results, "comparisons": _comparisons(results), "cross_era": eras, "best": best["name"]}
+            "genres": manifest["genres"], "min_test": min_test, "min_reliable": MIN_RELIABLE,
+            "test_movies": len(test_ids), "configs": results, "comparisons": _comparisons(results),
+            "cross_era": eras, "best": best, "best_per_kind": best_per_kind, "best_refused": refusal,
+            "movies": _movie_info(movies, {e["id"] for c in results for e in c["examples"]}),
+            "not_above_constant": {c["name"]: c["not_above_constant"] for c in results if c["not_above_constant"]}}
+
+
+def _movie_info(movies, ids):
+    """Title, year and poster path of the gallery's movies (the report reads the posters)."""
+    out = {}
+    for i, m in enumerate(movies["id"]):
+        if m in ids:
+            out[m] = {"title": movies["title"][i], "year": int(movies["year"][i]), "poster": movies["poster"][i]}
+    return out

@@ -25,7 +25,7 @@ from store.genres import TMDB_GENRES
 from store.version import PACKAGE_VERSION
 
 from ..reports import plots
-from ..reports.document import Document
+from ..reports.document import Document, Swatch
 
 THUMB = (32, 48)
 GREY_SATURATION = 0.18
@@ -147,9 +147,10 @@ def explore(source, out_dir, per_group=120, seed=0, progress=None, id_column=Non
                "cooccurrence_order": [genres[j] for j in order],
                "grey_share": {f"{k[0]}:{k[1]}": v[2] for k, v in palettes.items()},
                "overview_words_median": {g: float(np.median(v)) if v else None for g, v in lengths.items()}}
-    doc.table(["group", "posters sampled", "grey share", "top colour (RGB)"],
-              [[f"{k[0]} {k[1]}", v[3], v[2], ", ".join(str(int(255 * c)) for c in v[0][0]) if len(v[0]) else "n/a"]
-               for k, v in palettes.items()])
+    top = max((len(v[0]) for v in palettes.values()), default=0)
+    doc.table(["group", "posters sampled", "grey share"] + [f"colour {i + 1} (share)" for i in range(min(top, 5))],
+              [[f"{k[0]} {k[1]}", v[3], v[2]] + [Swatch(c, s) for c, s in list(zip(v[0], v[1]))[:5]]
+               + [""] * (min(top, 5) - min(len(v[0]), 5)) for k, v in palettes.items()])
     path = doc.write(out_dir, stem="explore")
     with open(os.path.join(out_dir, "explore.json"), "w") as f:
         json.dump(summary, f, indent=2)

@@ -28,6 +28,7 @@ from sklearn.pipeline import Pipeline
 from store import FeatureStore
 
 from . import balance, choice, metrics
+from .baselines import validation_comparison
 from ..errors import ModelDirError, NotEnoughDataError
 from ..modeldir import ModelDir, VersionWriter
 from ..modeldir import legacy
@@ -179,6 +180,8 @@ def fit_config(store, writer, head, spec, test_ids, opts, progress):
     if opts.compare_balance:
         other = fit_tuned(head, X, Y, tr, va, spec, not opts.balance, opts.head_params, weights)
         card["balance_effect"] = balance.compare(*balance.pair(pooled, other, opts.balance), X[va], Y[va], genres)
+        # evaluate refits the other setting on the train pool with these thresholds (no second tuning)
+        card["balance_effect"]["other_thresholds"] = [float(t) for t in other[-1].thresholds_]
         bar.update(1)
     save("pooled", pooled, tr, va, pooled_val, t0, training_decades=sorted(set(int(d) for d in decades[tr])))
     bar.update(1)
@@ -201,10 +204,13 @@ def fit_config(store, writer, head, spec, test_ids, opts, progress):
             if missing:
                 entry["warning"] = f"no training example of {', '.join(missing)}: this model always answers no"
             entry.update(choice.decide(own, pooled_d, len(va_d), opts.min_val))
+        answer = entry.get("val_f1_micro_decade") if entry["use"] == "decade" else entry["val_f1_micro_pooled"]
+        entry.update(validation_comparison(answer, Y[tr_d] if len(tr_d) else Y[tr], Y[va_d]))
         card["choice"][str(d)] = entry
         bar.update(1)
     bar.close()
     card["validation"] = pooled_val
+    card["validation_constant"] = validation_comparison(pooled_val.get("f1_micro"), Y[tr], Y[va])
     return card
 
 

@@ -13,6 +13,10 @@ class DecadeChoice:
     val_f1_micro_decade: Optional[float] = None
     val_f1_micro_pooled: Optional[float] = None
     warning: str = ""
+    n_val: int = 0
+    val_constant_f1_micro: Optional[float] = None   # the best constant answer on the same rows
+    val_beats_constant: Optional[bool] = None
+    val_note: str = ""                              # small-data warning, if any
 
 
 @dataclass
@@ -40,6 +44,7 @@ class ConfigResult:
     poster_weight_validation: dict = field(default_factory=dict)
     balance_effect: Optional[BalanceEffect] = None
     choices: list = field(default_factory=list)
+    validation_constant: dict = field(default_factory=dict)
 
     @classmethod
     def from_card(cls, card):
@@ -47,9 +52,11 @@ class ConfigResult:
         effect = BalanceEffect(be["minority_genres"], BalanceSide(**be["balanced"]),
                                BalanceSide(**be["unbalanced"])) if be else None
         choices = [DecadeChoice(d, c["movies"], c["use"], c["reason"], c.get("val_f1_micro_decade"),
-                                c.get("val_f1_micro_pooled"), c.get("warning", "")) for d, c in card["choice"].items()]
+                                c.get("val_f1_micro_pooled"), c.get("warning", ""), c.get("n_val", 0),
+                                c.get("val_constant_f1_micro"), c.get("val_beats_constant"), c.get("val_note", ""))
+                   for d, c in card["choice"].items()]
         return cls(card["name"], card["head"], card["features"], card["validation"], card.get("poster_weight", 1.0),
-                   card.get("poster_weight_validation", {}), effect, choices)
+                   card.get("poster_weight_validation", {}), effect, choices, card.get("validation_constant", {}))
 
 
 @dataclass

@@ -17,6 +17,7 @@ from ..model import choice
 from ..model.features import stack_blocks
 from ..model.spec import FeatureSpec
 from ..modeldir import ModelDir
+from ..model.baselines import constant_warning
 from .inputs import normalise_inputs
 
 
@@ -28,7 +29,8 @@ class Prediction:
     error: str = ""         # set when there is no prediction at all
     warning: str = ""       # set when the prediction had to do without the poster, or ignored the year
     thresholds: dict = field(default_factory=dict)  # genre -> the model's threshold, same order as probabilities
-    notes: list = field(default_factory=list)        # remarks about the answering model (see Predictor.notes_for)
+    notes: list = field(default_factory=list)        # remarks about the answering model (e.g. it does not beat the constant answer)
+    beats_constant: object = None  # did the answering model beat the constant answer on this decade's validation rows
 
 
 def _thresholds(model):
@@ -104,9 +106,14 @@ class Predictor:
         """Names of the poster features any configuration uses (what a server must embed)."""
         return sorted({n for spec in self.specs.values() for n in spec.poster_names})
 
-    def notes_for(self, config, scope):
-        """Remarks printed with every prediction of this model (e.g. whether it beats a constant answer)."""
-        return []
+    def constant_check(self, config, year):
+        """(beats, note): did the model answering this year beat the constant answer on validation?"""
+        card = self.configs()[config]
+        decade = str(int(year) // 10 * 10) if year is not None and year >= 0 else None
+        entry = card["choice"].get(decade) if decade else None
+        comparison = entry if entry and "val_beats_constant" in entry else card.get("validation_constant")
+        where = f"{decade}s" if entry and "val_beats_constant" in entry else "all"
+        return (comparison or {}).get("val_beats_constant"), constant_warning(comparison, where)
 
     def predict(self, posters, overviews=None, years=None, batch_size=32, workers=2, poster_embeddings=None):
         """Genres for one movie or many: a ``Prediction``, or a list of them for a list of posters.
@@ -169,14 +176,15 @@ class Predictor:
             # every movie has at least one genre: when no score clears its threshold, file it
             # under the most probable one
             chosen[np.arange(len(rows)), np.argmax(P, axis=1)] |= ~chosen.any(axis=1)
-            notes = self.notes_for(config, scope)
             for r, i in enumerate(rows):
                 order = np.argsort(-P[r], kind="stable")
+                beats, constant_note = self.constant_check(config, years[i])
                 out[i] = Prediction([self.genres[j] for j in order if chosen[r, j]],
                                     {self.genres[j]: float(P[r, j]) for j in order}, f"{config}/{scope}",
                                     warning=warnings.get(i, ""),
                                     thresholds={self.genres[j]: float(thresholds[j]) for j in order},
-                                    notes=list(notes))
+                                    notes=[constant_note] if constant_note else [],
+                                    beats_constant=beats)
         for i, text in year_warnings.items():
             out[i].warning = "; ".join(w for w in (out[i].warning, text) if w)
         return out

@@ -9,40 +9,92 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 
+MAX_WIDTH_PX = 1100  # the report's column: a wider figure would be squeezed and its numbers unreadable
+DPI = 110
+
+
 def png(fig) -> bytes:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    """PNG bytes of a figure, at most MAX_WIDTH_PX wide (rendered at a lower dpi if needed)."""
+    dpi = DPI
+    for _ in range(5):  # the tight bounding box's padding does not scale with dpi: iterate
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+        width = png_size(buf.getvalue())[0]
+        if width <= MAX_WIDTH_PX:
+            break
+        dpi = dpi * (MAX_WIDTH_PX - 12) / width
     plt.close(fig)
     return buf.getvalue()
 
 
-def heatmap(ax, values, rows, cols, title, fmt="{:.2f}", cmap="viridis", vmin=0, vmax=1, mask=None):
+def png_size(data):
+    """(width, height) in pixels from a PNG's IHDR chunk."""
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
+def heatmap(ax, values, rows, cols, title, fmt="{:.2f}", cmap="viridis", vmin=0, vmax=1, fontsize=7):
     data = np.ma.masked_invalid(np.asarray(values, dtype=float))
     im = ax.imshow(data, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto")
-    ax.set_xticks(range(len(cols)), cols, rotation=45, ha="right")
-    ax.set_yticks(range(len(rows)), rows)
+    ax.set_xticks(range(len(cols)), cols, fontsize=8)
+    ax.set_yticks(range(len(rows)), rows, fontsize=8)
     ax.set_title(title)
     for i in range(len(rows)):
         for j in range(len(cols)):
             v = values[i][j]
             text = "n/a" if v is None or (isinstance(v, float) and np.isnan(v)) else fmt.format(v)
-            ax.text(j, i, text, ha="center", va="center", fontsize=7,
+            ax.text(j, i, text, ha="center", va="center", fontsize=fontsize,
                     color="white" if (v is not None and not np.isnan(v) and v < (vmin + vmax) / 2) else "black")
     return im
 
 
-def decade_matrix(matrix, test_decades, title):
-    """Train scope x test decade heatmaps of micro- and macro-F1 (n/a: too few test movies)."""
+def decade_matrix(matrix, test_decades, title, constant=None):
+    """Train scope x test decade heatmaps of micro- and macro-F1, one above the other.
+
+    Test decades where no model could be judged (too few test movies) are dropped; the
+    constant answer's score on each column is the last row, for comparison.
+    """
     scopes = sorted(matrix, key=lambda s: (s == "pooled", s))
-    cols = [f"{d}s\n(n={n})" if d.isdigit() else f"{d}\n(n={n})" for d, n in test_decades.items()]
-    fig, axes = plt.subplots(1, 2, figsize=(2 + 0.9 * len(cols) * 2, 1.5 + 0.45 * len(scopes)))
+    judged = [d for d in test_decades if any(matrix[s][d].get("judged") for s in scopes)]
+    cols = [f"{d}s\n(n={test_decades[d]})" if d.isdigit() else f"{d}\n(n={test_decades[d]})" for d in judged]
+    rows = [f"{s}s model" if s != "pooled" else "pooled model" for s in scopes]
+    if constant:
+        rows.append("constant answer")
+    n_rows = len(rows)
+    fig, axes = plt.subplots(2, 1, figsize=(min(9.5, 2.2 + 0.85 * max(1, len(cols))), 2 * (1.1 + 0.42 * n_rows)),
+                             gridspec_kw={"hspace": 0.75})
     for ax, key in zip(axes, ("f1_micro", "f1_macro")):
-        values = [[matrix[s][d].get(key) if matrix[s][d].get("judged") else None for d in test_decades] for s in scopes]
-        rows = [f"{s}s model" if s != "pooled" else "pooled model" for s in scopes]
-        im = heatmap(ax, values, rows, cols, f"{key.replace('f1_', '').capitalize()}-F1")
-        ax.set_xlabel("test decade")
-    fig.colorbar(im, ax=axes, shrink=0.8)
+        values = [[matrix[s][d].get(key) if matrix[s][d].get("judged") else None for d in judged] for s in scopes]
+        if constant:
+            values.append([constant.get(d, {}).get(key) for d in judged])
+        im = heatmap(ax, values, rows, cols, f"{key.replace('f1_', '').capitalize()}-F1", fontsize=9)
+        ax.set_xlabel("test decade", fontsize=8)
+    fig.colorbar(im, ax=list(axes), shrink=0.6)
     fig.suptitle(title, fontsize=10)
+    return png(fig)
+
+
+def cross_era(eras, title):
+    """Per model: micro-F1 on modern (1990+) vs earlier test movies, the constant answer marked.
+
+    eras: {label: {"modern": f1, "vintage": f1, "modern_constant": f1, "vintage_constant": f1}}.
+    """
+    labels = list(eras)
+    fig, ax = plt.subplots(figsize=(9, 0.55 * len(labels) + 1.1))
+    y = np.arange(len(labels))
+    for k, (key, colour, name) in enumerate((("modern", "#4c72b0", "1990 and later"),
+                                             ("vintage", "#dd8452", "earlier decades"))):
+        vals = [eras[l].get(key) or 0 for l in labels]
+        bars = ax.barh(y + (k - 0.5) * 0.38, vals, 0.38, color=colour, label=f"trained 1990+, tested on {name}")
+        ax.bar_label(bars, fmt="%.2f", fontsize=8, padding=2)
+        consts = [eras[l].get(f"{key}_constant") for l in labels]
+        ax.scatter([c if c is not None else np.nan for c in consts], y + (k - 0.5) * 0.38, marker="|", s=260,
+                   color="black", zorder=3, label="constant answer, same movies" if k == 0 else None)
+    ax.set_yticks(y, labels, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("test micro-F1")
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.22 - 0.3 / len(labels)), ncol=3, frameon=False)
+    ax.set_title(title, fontsize=10)
     return png(fig)
 
 
