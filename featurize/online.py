@@ -20,7 +20,8 @@ from .models import SPECS, Preprocessing
 from .onnx_export import exported_model
 from .stream import poster_batches
 from .text import BagOfWords, MeanWordVectors, Tfidf
-from . import wordvec
+from . import sentence, wordvec
+from .encoders import SENTENCE
 
 TEXT = {"overview/bow": BagOfWords, "overview/tfidf": Tfidf}
 
@@ -60,6 +61,8 @@ def save_encoders(store, names, directory):
             if not os.path.exists(target) or sha256_file(target) != prov["sha256"]:
                 shutil.copyfile(_find_onnx(prov), target)
             entry["file"] = os.path.basename(target)
+        elif name.startswith(SENTENCE):
+            entry["files"] = sentence.save_files(prov, directory, _tag(name))
         elif name in TEXT:
             art = store.artifacts(name)
             target = os.path.join(directory, _tag(name) + ".npz")
@@ -100,6 +103,10 @@ class OnlineFeaturizer:
                 else:
                     pre = Preprocessing(pp["resize"], pp["crop"], tuple(pp["mean"]), tuple(pp["std"]))
                 posters[name] = PosterEncoder(name, path, pre, prov, device)
+            elif name.startswith(SENTENCE):
+                files = {k: os.path.join(directory, v) for k, v in entry["files"].items()}
+                enc = sentence.SentenceEncoder(files["onnx"], files["tokenizer"], prov.get("weights_sha256"))
+                texts[name] = cls._checked(name, enc, prov)
             elif name in TEXT:
                 with np.load(os.path.join(directory, entry["file"])) as z:
                     art = {k: z[k] for k in z.files}

@@ -10,6 +10,7 @@ from contextlib import closing
 from dataclasses import dataclass, field
 
 import numpy as np
+import scipy.sparse as sp
 
 from store import FeatureStore
 from store.ingest import ingest
@@ -19,6 +20,9 @@ from .encoders import free_name, poster_encoder, text_encoders
 from .errors import DeviceError, FeaturizeError
 from .gpu_decode import gpu_batches
 from .stream import poster_batches
+
+
+TEXT_CHUNK = 1024   # overviews per transform call (the sentence encoder takes about 10 s per chunk on 2 cores)
 
 
 class NullProgress:
@@ -49,6 +53,7 @@ class FeaturizeOptions:
     id_column: str = None
     posters: bool = True
     text: bool = True
+    sentence: bool = True           # overview/minilm (all-MiniLM-L6-v2 through onnxruntime)
 
 
 @dataclass
@@ -79,9 +84,9 @@ def _missing(store, name, ids):
     return [m for m in ids if m not in have], len(have & set(ids))
 
 
-def _text_features(store, ids, overviews, word_vectors, progress):
+def _text_features(store, ids, overviews, word_vectors, progress, sentence=True):
     runs = []
-    for name, enc in text_encoders(store, word_vectors).items():
+    for name, enc in text_encoders(store, word_vectors, sentence).items():
         t0 = time.perf_counter()
         todo, already = _missing(store, name, ids)
         run = FeatureRun(name, already=already)
@@ -95,11 +100,14 @@ def _text_features(store, ids, overviews, word_vectors, progress):
                     continue
             bar = progress(name, len(todo))
             texts = [overviews[m] for m in todo]
-            matrix = enc.transform(texts)
+            parts = []
+            for start in range(0, len(texts), TEXT_CHUNK):  # rows are independent: chunks only pace the bar
+                parts.append(enc.transform(texts[start:start + TEXT_CHUNK]))
+                bar.update(parts[-1].shape[0])
+            matrix = sp.vstack(parts, format="csr") if sp.issparse(parts[0]) else np.concatenate(parts)
             run.zero_rows = int((abs(matrix).sum(axis=1) == 0).sum())
             store.write_features(name, todo, matrix, enc.provenance(), artifacts=enc.artifacts() or None)
             run.written = len(todo)
-            bar.update(len(todo))
             bar.close()
         run.seconds = time.perf_counter() - t0
         runs.append(run)
@@ -181,7 +189,7 @@ def featurize(catalog, store_path, options=None, progress=no_progress) -> Featur
         posters = dict(zip(movies["id"], movies["poster"]))
         runs, providers, notes = [], [], []
         if opts.text:
-            runs += _text_features(store, ids, overviews, opts.word_vectors, progress)
+            runs += _text_features(store, ids, overviews, opts.word_vectors, progress, opts.sentence)
         if opts.posters:
             run, providers, notes = _poster_feature(store, ids, posters, opts, progress)
             runs.append(run)
