@@ -18,7 +18,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 from benchmarks.common import median_seconds, row  # noqa: E402
 from classifiers import FitOptions, Predictor, fit  # noqa: E402
-from classifiers.batch import catalog_rows, predict_rows  # noqa: E402
+from classifiers.predict.batch import catalog_rows, predict_rows  # noqa: E402
 
 FUSED = "poster/efficientnet-lite0+overview/tfidf+overview/glove-6b-50d"
 HEADS = (("svm", FUSED), ("nb", "overview/bow"), ("mlp", "poster/efficientnet-lite0+overview/glove-6b-50d"))

@@ -6,11 +6,11 @@ import click
 from featurize.errors import FeaturizeError
 from store.cliutil import echo_json, progress_bars, user_errors
 
-from .batch import catalog_rows, folder_rows, predict_rows
-from .decades import DEFAULT_CONFIGS, FitOptions, fit
-from .heads import HEADS
-from .predict import Predictor
-from .report_fit import format_fit
+from .predict.batch import catalog_rows, folder_rows, predict_rows
+from .model.decades import DEFAULT_CONFIGS, FitOptions, fit
+from .model.heads import HEADS
+from .predict.predictor import Predictor
+from .reports.fit_summary import format_fit
 
 
 @click.command("fit")
@@ -89,8 +89,8 @@ def predict_cmd(posters, models_dir, overview, year, as_json, catalog, folder, o
 @user_errors(FeaturizeError)
 def evaluate_cmd(store_path, models_dir, out_dir, min_test, quick):
     """Score the held-out test split: report.md, report.html and metrics.json in --out."""
-    from .evaluate import evaluate
-    from .report import build
+    from .experiment.evaluate import evaluate
+    from .reports.evaluation import build
     result = evaluate(store_path, models_dir, min_test=min_test, balance_check=not quick, era=not quick,
                       progress=progress_bars("config"))
     path = build(result, out_dir)
@@ -112,7 +112,7 @@ def run_cmd(catalog, out_dir, quiet):
     """The main job: featurize CATALOG, fit every model, and write the evaluation report."""
     from featurize.cli import format_summary
     from featurize.pipeline import no_progress
-    from .job import run_job
+    from .experiment.job import run_job
 
     movies, models = progress_bars("movie"), progress_bars("model")
 
@@ -136,7 +136,7 @@ def run_cmd(catalog, out_dir, quiet):
 @user_errors(FeaturizeError)
 def explore_cmd(source, out_dir, per_group):
     """Explore a catalog CSV or a store: genres, co-occurrence, colours by genre and decade."""
-    from .explore import explore
+    from .experiment.explore import explore
     path, summary = explore(source, out_dir, per_group=per_group,
                             progress=progress_bars("group"))
     click.echo(f"{summary['movies']} movies; genres clustered as: {', '.join(summary['cooccurrence_order'])}")
@@ -155,7 +155,7 @@ def explore_cmd(source, out_dir, per_group):
 def serve_cmd(store_path, models_dir, host, port, max_batch, max_wait_ms, max_upload_mb):
     """Serve predictions, embeddings and similar posters over HTTP (OpenAPI at /docs, /openapi.json)."""
     import uvicorn
-    from .service import create_app
+    from .serve.app import create_app
     app = create_app(store_path, models_dir, max_batch=max_batch, max_wait_ms=max_wait_ms,
                      max_upload_bytes=int(max_upload_mb * 2**20))
     click.echo(f"serving on http://{host}:{port} (OpenAPI schema at /openapi.json)")

@@ -8,10 +8,11 @@ import pytest
 from click.testing import CliRunner
 from sklearn.metrics import f1_score, hamming_loss
 
-from classifiers import FitOptions, fit, metrics
-from classifiers.evaluate import evaluate, null_baselines
-from classifiers.explore import bicluster_order, cooccurrence, split_greys
-from classifiers.report import build
+from classifiers import FitOptions, fit
+from classifiers.model import metrics
+from classifiers.experiment.evaluate import evaluate, null_baselines
+from classifiers.experiment.explore import bicluster_order, cooccurrence, split_greys
+from classifiers.reports.evaluation import build
 from onesheet import main
 from store import FeatureStore
 

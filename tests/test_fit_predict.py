@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from classifiers import persist
+from classifiers.modeldir import persist
 from classifiers.errors import ModelIntegrityError, ProvenanceMismatchError
 from onesheet import main
 from store import TMDB_GENRES, FeatureStore
@@ -121,7 +121,7 @@ def test_provenance_mismatch_is_refused(fitted):
 
 
 def test_persist_round_trip(tmp_path):
-    from classifiers.heads import make_head
+    from classifiers.model.heads import make_head
     rng = np.random.default_rng(0)
     X, Y = rng.normal(size=(200, 5)), (rng.random((200, 3)) < 0.3).astype(int)
     head = make_head("svm").fit(X, Y)

@@ -12,9 +12,9 @@ from sklearn.utils.estimator_checks import (
     check_set_params,
 )
 
-from classifiers.features import BlockScaler
-from classifiers.heads import MLPHead, NBHead, SVMHead, make_head
-from classifiers.thresholds import best_f1_threshold, tune_thresholds
+from classifiers.model.features import BlockScaler
+from classifiers.model.heads import MLPHead, NBHead, SVMHead, make_head
+from classifiers.model.thresholds import best_f1_threshold, tune_thresholds
 
 HEADS = [SVMHead(), NBHead(), MLPHead(hidden=(16,), max_iter=300)]
 

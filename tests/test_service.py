@@ -13,7 +13,7 @@ import uvicorn
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from classifiers.service import create_app
+from classifiers.serve.app import create_app
 from store import FeatureStore
 from tests.conftest import REAL_DATA
 from tests.images_fixtures import broken_folder

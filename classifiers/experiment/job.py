@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 from featurize import FeaturizeOptions, featurize
 
-from .decades import COMPARISON_CONFIGS, DEFAULT_CONFIGS, FitOptions, fit
+from ..model.decades import COMPARISON_CONFIGS, DEFAULT_CONFIGS, FitOptions, fit
 from .evaluate import evaluate
-from .report import build
+from ..reports.evaluation import build
 
 
 @dataclass

@@ -29,8 +29,9 @@ from featurize.online import save_encoders
 from store import FeatureStore
 from store.version import PACKAGE_VERSION
 
-from . import metrics, persist
-from .errors import NotEnoughDataError
+from . import metrics
+from ..modeldir import persist
+from ..errors import NotEnoughDataError
 from .features import BlockScaler, ids_with_features, load_blocks, parse_spec, spec_tag
 from .heads import make_head
 from .splits import decade_array, holdout, validation

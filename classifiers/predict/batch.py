@@ -9,7 +9,7 @@ import os
 
 from store.catalog import read_catalog
 
-from .predict import Predictor
+from .predictor import Predictor
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff")
 

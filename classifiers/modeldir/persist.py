@@ -15,7 +15,7 @@ import sklearn
 from featurize.hashing import sha256_file
 from store.version import PACKAGE_VERSION
 
-from .errors import ModelIntegrityError, ProvenanceMismatchError
+from ..errors import ModelIntegrityError, ProvenanceMismatchError
 
 MODEL_SCHEMA_VERSION = 1
 

@@ -24,8 +24,8 @@ from store.catalog import read_catalog
 from store.genres import TMDB_GENRES
 from store.version import PACKAGE_VERSION
 
-from . import plots
-from .document import Document
+from ..reports import plots
+from ..reports.document import Document
 
 THUMB = (32, 48)
 GREY_SATURATION = 0.18

@@ -26,7 +26,7 @@ from store.similar import CosineIndex
 from store.version import PACKAGE_VERSION
 
 from .batching import MicroBatcher
-from .predict import Predictor
+from ..predict.predictor import Predictor
 
 POSTER_STATUS = {"too_large": 413, "not_an_image": 415, "unsupported_format": 415}
 

@@ -1,4 +1,4 @@
-"""metrics dict (classifiers.evaluate) -> report.md, report.html (plots embedded) and metrics.json."""
+"""metrics dict (classifiers.experiment.evaluate) -> report.md, report.html (plots embedded) and metrics.json."""
 
 import json
 import os

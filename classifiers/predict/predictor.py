@@ -13,10 +13,10 @@ import numpy as np
 
 from featurize.online import OnlineFeaturizer
 
-from . import persist
-from .decades import read_manifest
-from .errors import ClassifierError
-from .features import parse_spec, stack_blocks
+from ..modeldir import persist
+from ..model.decades import read_manifest
+from ..errors import ClassifierError
+from ..model.features import parse_spec, stack_blocks
 
 
 @dataclass

@@ -12,7 +12,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
-from .errors import ClassifierError
+from ..errors import ClassifierError
 
 
 def parse_spec(spec):

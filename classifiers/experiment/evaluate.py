@@ -19,11 +19,12 @@ import numpy as np
 from store import FeatureStore
 from store.version import PACKAGE_VERSION
 
-from . import metrics, persist
-from .decades import SPLIT, block_weights, fit_model, read_manifest, refit_keeping_thresholds, tune
-from .errors import ClassifierError, NotEnoughDataError
-from .features import ids_with_features, load_blocks, parse_spec
-from .splits import decade_array, validation
+from ..model import metrics
+from ..modeldir import persist
+from ..model.decades import SPLIT, block_weights, fit_model, read_manifest, refit_keeping_thresholds, tune
+from ..errors import ClassifierError, NotEnoughDataError
+from ..model.features import ids_with_features, load_blocks, parse_spec
+from ..model.splits import decade_array, validation
 
 
 def null_baselines(Y_train, Y_test):

@@ -1,0 +1,1 @@
+"""Evaluation protocol and the main job: cross-decade scores, exploration, run end to end."""

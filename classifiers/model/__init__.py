@@ -1,0 +1,1 @@
+"""Estimators and the per-decade fit: heads, thresholds, feature specs, splits, metrics."""

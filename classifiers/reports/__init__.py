@@ -1,0 +1,1 @@
+"""Rendering: fit summaries, evaluation reports (Markdown/HTML) and their plots."""
