@@ -137,3 +137,14 @@ def test_greys_are_separated():
     pixels = np.array([[0.5, 0.5, 0.5], [0.02, 0.02, 0.03], [0.99, 0.98, 0.99], [0.9, 0.1, 0.1], [0.1, 0.2, 0.8]])
     coloured, grey = split_greys(pixels)
     assert grey == pytest.approx(0.6) and len(coloured) == 2
+
+
+def test_evaluate_prior_shift_scores_the_earlier_decades(report):
+    _, _, tmp = report
+    result = evaluate(str(tmp / "s.h5"), str(tmp / "models"), min_test=20, balance_check=False, prior_shift=True)
+    era = result["cross_era"]["svm__synth-x"]
+    shifted = era["earlier_prior_shift"]
+    assert shifted["judged"] and 0 <= shifted["f1_micro"] <= 1
+    assert len(shifted["estimated_priors"]) == 4 and shifted["em_iterations"] >= 1
+    assert "earlier_prior_shift" not in evaluate(str(tmp / "s.h5"), str(tmp / "models"), min_test=20,
+                                                 balance_check=False)["cross_era"]["svm__synth-x"]

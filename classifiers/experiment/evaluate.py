@@ -24,6 +24,7 @@ from ..modeldir import persist
 from ..model.decades import SPLIT, block_weights, fit_model, read_manifest, refit_keeping_thresholds, tune
 from ..errors import ClassifierError, NotEnoughDataError
 from ..model.features import ids_with_features, load_blocks, parse_spec
+from ..model.priorshift import shifted_summary
 from ..model.splits import decade_array, validation
 
 
@@ -179,8 +180,11 @@ def _balance_comparison(card, data, pooled, genres):
     return out
 
 
-def cross_era(card, data, split_year=1990, min_test=20):
-    """Train on decades >= split_year, test on the test movies of the same era and of earlier ones."""
+def cross_era(card, data, split_year=1990, min_test=20, prior_shift=False):
+    """Train on decades >= split_year, test on the test movies of the same era and of earlier ones.
+
+    ``prior_shift`` also scores the earlier decades after re-estimating the genre priors on
+    them by EM (``model.priorshift``), as a dealer would on a collection of vintage posters."""
     modern = np.flatnonzero(data.train_decades >= split_year)
     if len(modern) < 50:
         return None
@@ -193,6 +197,8 @@ def cross_era(card, data, split_year=1990, min_test=20):
             continue
         P, pred = _predict(model, data.X[rows])
         out[label] = dict(metrics.summary(data.Y[rows], pred, P), judged=True)
+        if prior_shift and label == "earlier":
+            out["earlier_prior_shift"] = shifted_summary(model, P, data.Y[rows], data.Y_train[modern].mean(axis=0))
     if out["same_era"].get("judged") and out["earlier"].get("judged"):
         same, early = out["same_era"]["f1_micro"], out["earlier"]["f1_micro"]
         out["relative_drop_micro"] = float((same - early) / same)
@@ -224,7 +230,7 @@ def _comparisons(configs):
     }
 
 
-def evaluate(store_path, models_dir, min_test=20, balance_check=True, era=True, progress=None):
+def evaluate(store_path, models_dir, min_test=20, balance_check=True, era=True, progress=None, prior_shift=False):
     """Every number of the report, as one dict (also what metrics.json holds)."""
     from featurize.pipeline import no_progress
     progress = progress or no_progress
@@ -240,7 +246,7 @@ def evaluate(store_path, models_dir, min_test=20, balance_check=True, era=True, 
             result, data = evaluate_config(store, models_dir, card, test_ids, manifest["encoders"], min_test,
                                            balance_check)
             if era:
-                eras[name] = cross_era(card, data, min_test=min_test)
+                eras[name] = cross_era(card, data, min_test=min_test, prior_shift=prior_shift)
             results.append(result)
             bar.update(1)
     bar.close()

@@ -15,8 +15,10 @@ import time
 import numpy as np
 import scipy.sparse as sp
 
-from classifiers.decades import block_weights, fit_model, refit_keeping_thresholds, score, tune
-from classifiers.splits import decade_array, holdout, validation
+from classifiers.model.decades import block_weights, fit_model, refit_keeping_thresholds, score, tune
+from classifiers.model import metrics
+from classifiers.model.priorshift import em_priors
+from classifiers.model.splits import decade_array, holdout, validation
 from store import FeatureStore
 
 WEIGHTS = (0.35, 0.5, 0.7, 1.0)
@@ -119,6 +121,9 @@ def main():
             row["cross_era_modern"] = score(m, X[new_te], Y[new_te])["f1_micro"]
             row["cross_era_earlier"] = score(m, X[old], Y[old])["f1_micro"]
             row["cross_era_constant"] = best_constant(Y[np.r_[new_tr, new_va]], Y[old])
+            shifted = em_priors(m.predict_proba(X[old]), Y[np.r_[new_tr, new_va]].mean(0)).probabilities
+            row["cross_era_earlier_prior_shift"] = metrics.summary(
+                Y[old], (shifted >= m[-1].thresholds_).astype(np.uint8))["f1_micro"]
         row["seconds"] = round(time.perf_counter() - t0, 1)
         print(json.dumps({k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()}), flush=True)
         with open(a.log, "a") as f:
