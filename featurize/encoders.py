@@ -73,7 +73,7 @@ def poster_encoder(model="efficientnet-lite0", onnx=None, preprocess=None, devic
     if precision != "fp32":
         name += f"-{precision}"
     prov.update(sha256=sha256_file(path), preprocessing=pre.describe(), precision=precision,
-                preprocessing_params={"resize": pre.resize, "crop": pre.crop, "mean": list(pre.mean), "std": list(pre.std)})
+                preprocessing_params=pre.params())
     return PosterEncoder(name, path, pre, prov, device, precision)
 
 

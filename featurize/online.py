@@ -101,7 +101,7 @@ class OnlineFeaturizer:
                 elif pp is None:
                     raise FeaturizeError(f"{name}: the store does not record its preprocessing; re-run featurize")
                 else:
-                    pre = Preprocessing(pp["resize"], pp["crop"], tuple(pp["mean"]), tuple(pp["std"]))
+                    pre = Preprocessing(pp["resize"], pp["crop"], tuple(pp["mean"]), tuple(pp["std"]), pp.get("height", 0))
                 posters[name] = PosterEncoder(name, path, pre, prov, device)
             elif name.startswith(SENTENCE):
                 files = {k: os.path.join(directory, v) for k, v in entry["files"].items()}
