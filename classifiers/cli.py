@@ -50,8 +50,11 @@ def fit_cmd(store_path, models_dir, heads, specs, decades, min_movies, no_balanc
 @click.option("--out", type=click.Path(dir_okay=False), help="Predictions CSV (catalog/folder mode).")
 @click.option("--id-column", default=None)
 @click.option("--word-vectors", default=None, help="Path of the word vectors used at featurize time, if not GloVe.")
+@click.option("--prior-shift", is_flag=True, help="Catalog/folder mode: correct for the collection's own genre mix "
+                                                  "(EM re-estimation of the genre priors, Saerens et al. 2002).")
 @user_errors(FeaturizeError)
-def predict_cmd(posters, models_dir, overview, year, as_json, catalog, folder, out, id_column, word_vectors):
+def predict_cmd(posters, models_dir, overview, year, as_json, catalog, folder, out, id_column, word_vectors,
+                prior_shift):
     """Genres for POSTER(s), or for a whole --catalog / --posters folder into --out CSV."""
     predictor = Predictor(models_dir, word_vectors=word_vectors)
     if catalog or folder:
@@ -59,7 +62,7 @@ def predict_cmd(posters, models_dir, overview, year, as_json, catalog, folder, o
             raise click.UsageError("catalog mode takes --catalog CSV or --posters DIR with --out FILE, no POSTER args")
         id_header, rows = catalog_rows(catalog, id_column) if catalog else folder_rows(folder, year)
         with progress_bars("movie")("predict", len(rows)) as bar:
-            n, errors = predict_rows(predictor, rows, out, id_header, progress=bar)
+            n, errors = predict_rows(predictor, rows, out, id_header, progress=bar, prior_shift=prior_shift)
         click.echo(f"{n} movies predicted into {out} ({errors} with an error column)")
         return
     if not posters:

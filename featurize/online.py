@@ -105,6 +105,10 @@ class OnlineFeaturizer:
                 posters[name] = PosterEncoder(name, path, pre, prov, device)
             elif name.startswith(SENTENCE):
                 files = {k: os.path.join(directory, v) for k, v in entry["files"].items()}
+                for key in ("onnx", "tokenizer"):
+                    if sha256_file(files[key]) != prov.get(f"{key}_sha256"):
+                        raise FeaturizeError(f"{files[key]} does not match the sha256 recorded at fit time; "
+                                             f"re-run onesheet fit")
                 enc = sentence.SentenceEncoder(files["onnx"], files["tokenizer"], prov.get("weights_sha256"))
                 texts[name] = cls._checked(name, enc, prov)
             elif name in TEXT:

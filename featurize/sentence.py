@@ -107,7 +107,10 @@ class SentenceEncoder:
         self.onnx_sha256, self.tokenizer_sha256 = sha256_file(onnx_path), sha256_file(tokenizer_path)
         self.weights_sha256 = weights_sha256
         self.batch_size = batch_size
-        self.tokenizer = Tokenizer.from_file(tokenizer_path)
+        try:
+            self.tokenizer = Tokenizer.from_file(tokenizer_path)
+        except Exception as exc:  # tokenizers raises plain Exception for a malformed file
+            raise FeaturizeError(f"{tokenizer_path} is not a tokenizer file tokenizers can read: {exc}") from None
         self.tokenizer.no_padding()
         self.tokenizer.enable_truncation(max_length=MAX_TOKENS)
         opts = ort.SessionOptions()

@@ -81,5 +81,5 @@ def test_predict_refuses_a_tampered_tokenizer(tiny_catalog, tmp_path, onnx_cache
     data = json.load(open(path))
     data["truncation"] = {"max_length": 8}
     json.dump(data, open(path, "w"))
-    with pytest.raises(FeaturizeError, match="not the one the model was trained with"):
+    with pytest.raises(FeaturizeError, match="does not match the sha256 recorded at fit time"):
         OnlineFeaturizer.load(str(tmp_path / "enc"), ["overview/minilm"])

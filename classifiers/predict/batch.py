@@ -26,8 +26,12 @@ def folder_rows(folder, year=None):
     return "id", [(os.path.splitext(n)[0], os.path.join(folder, n), "", year) for n in names]
 
 
-def predict_rows(predictor: Predictor, rows, out_path, id_header, chunk=512, progress=None):
-    """Predict ``rows`` in chunks and write the CSV; returns (written, errors)."""
+def predict_rows(predictor: Predictor, rows, out_path, id_header, chunk=512, progress=None, prior_shift=False):
+    """Predict ``rows`` in chunks and write the CSV; returns (written, errors).
+
+    ``prior_shift`` corrects for the catalog's own genre mix (EM on the whole catalog at once)."""
+    if prior_shift:
+        chunk = max(1, len(rows))
     genres = predictor.genres
     errors = 0
     tmp = out_path + ".tmp"
@@ -36,7 +40,8 @@ def predict_rows(predictor: Predictor, rows, out_path, id_header, chunk=512, pro
         writer.writerow([id_header, "genres"] + genres + ["model", "error", "warning"])
         for start in range(0, len(rows), chunk):
             part = rows[start:start + chunk]
-            preds = predictor.predict([r[1] for r in part], [r[2] for r in part], [r[3] for r in part])
+            preds = predictor.predict([r[1] for r in part], [r[2] for r in part], [r[3] for r in part],
+                                      prior_shift=prior_shift)
             for (movie_id, *_), p in zip(part, preds):
                 errors += bool(p.error)
                 scores = [f"{p.probabilities[g]:.4f}" if g in p.probabilities else "" for g in genres]

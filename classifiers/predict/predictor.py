@@ -17,6 +17,16 @@ from ..modeldir import persist
 from ..model.decades import read_manifest
 from ..errors import ClassifierError
 from ..model.features import parse_spec, stack_blocks
+from ..model.priorshift import em_priors
+
+MIN_SHIFT_ROWS = 20     # fewer movies than this give no usable prior estimate
+
+
+def train_priors(card, genres):
+    """Each genre's share of the movies a model was fitted on (train + validation), from its card."""
+    counts = card.get("train_genre_counts") or {}     # counted over train + validation rows
+    n = (card.get("n_train") or 0) + (card.get("n_val") or 0)
+    return np.array([counts.get(g, 0) / n if n else 0.0 for g in genres])
 
 
 @dataclass
@@ -109,11 +119,15 @@ class Predictor:
         """Names of the poster features any configuration uses (what a server must embed)."""
         return sorted({n for c in self.configs().values() for n in parse_spec(c["features"]) if n.startswith("poster/")})
 
-    def predict(self, posters, overviews=None, years=None, batch_size=32, workers=2, poster_embeddings=None):
+    def predict(self, posters, overviews=None, years=None, batch_size=32, workers=2, poster_embeddings=None,
+                prior_shift=False):
         """posters: paths or bytes (None/"" for none); overviews: str or None; years: int or None.
 
         ``poster_embeddings`` = ({feature: (n, dim) matrix}, {row: PosterError}) skips the
-        poster embedding step (the HTTP server batches it across requests).
+        poster embedding step (the HTTP server batches it across requests). ``prior_shift``:
+        the movies given are one collection whose genre mix may differ from training; each
+        model's probabilities are corrected by EM re-estimation of the genre priors on the
+        movies it answers (``model.priorshift``; groups under 20 movies are left as they are).
         """
         n = len(posters)
         overviews = list(overviews) if overviews is not None else [""] * n
@@ -154,9 +168,11 @@ class Predictor:
             if not rows:
                 continue
             spec = self.configs()[config]["features"]
-            model, _ = self.model(config, scope)
+            model, card = self.model(config, scope)
             X = stack_blocks([feats[name][rows] for name in parse_spec(spec)])
             P = model.predict_proba(X)
+            if prior_shift and len(rows) >= MIN_SHIFT_ROWS:
+                P = em_priors(P, train_priors(card, self.genres)).probabilities
             chosen = P >= model[-1].thresholds_
             # every movie has at least one genre: when no score clears its threshold, file it
             # under the most probable one
