@@ -4,8 +4,8 @@
 
 For ``--n`` posters / overviews, per round and interleaved (so load changes hit all alike):
 decode + embed with poster/efficientnet-lite0 (centre crop 224, today's default) and with
-poster/efficientnet-lite0-bands (the whole poster at 192 x 288, three bands); overview/minilm
-beside overview/tfidf + overview/glove-6b-50d. Prints CPU seconds (process time: every
+poster/efficientnet-lite0-full and -bands (the whole poster at 192 x 288, one pass); overview/minilm
+(int8, and the fp32 export) beside overview/tfidf + overview/glove-6b-50d + overview/bow. Prints CPU seconds (process time: every
 onnxruntime thread counted) and wall seconds, medians over rounds, scaled to the catalog's
 6,301 movies, and the ratios new / old. On a machine shared with other jobs read the CPU
 seconds and the ratios, not the wall times; on 2 idle cores wall is about CPU / 2.
@@ -47,7 +47,8 @@ def main():
         rows = list(csv.DictReader(f))[: a.n]
     items = [(r["movie_key"], os.path.join(root, r["poster"])) for r in rows]
     texts = [r["overview"] for r in rows]
-    posters = {m: poster_encoder(m, device="cpu") for m in ("efficientnet-lite0", "efficientnet-lite0-bands")}
+    posters = {m: poster_encoder(m, device="cpu") for m in ("efficientnet-lite0", "efficientnet-lite0-full",
+                                                            "efficientnet-lite0-bands")}
     for enc in posters.values():
         enc.embedder.embed(np.zeros((1, *enc.preprocessing.shape, 3), np.uint8))   # warm up
 
@@ -63,11 +64,14 @@ def main():
     for enc in text.values():
         if getattr(enc, "terms", True) is None:
             enc.fit(texts)
-    minilm = SentenceEncoder.default()
+    minilm = SentenceEncoder.default()                       # int8, one overview per run: the feature
+    minilm_fp32 = SentenceEncoder.default(precision="fp32", batch_size=64)   # the exact export, length-sorted batches
     jobs = {"poster/efficientnet-lite0": embed(posters["efficientnet-lite0"]),
+            "poster/efficientnet-lite0-full": embed(posters["efficientnet-lite0-full"]),
             "poster/efficientnet-lite0-bands": embed(posters["efficientnet-lite0-bands"]),
             "overview/tfidf+glove+bow": lambda: [enc.transform(texts) for enc in text.values()],
-            "overview/minilm": lambda: minilm.transform(texts)}
+            "overview/minilm": lambda: minilm.transform(texts),
+            "overview/minilm fp32, batch 64": lambda: minilm_fp32.transform(texts)}
     got = {k: [] for k in jobs}
     for _ in range(a.rounds):
         for k, fn in jobs.items():
@@ -79,7 +83,8 @@ def main():
     for k, v in got.items():
         med[k] = (statistics.median(c for c, _ in v) * scale, statistics.median(w for _, w in v) * scale)
         print(f"{k:<34} {med[k][0]:>8.1f} {med[k][1]:>8.1f}")
-    print(f"bands / centre crop, CPU: {med['poster/efficientnet-lite0-bands'][0] / med['poster/efficientnet-lite0'][0]:.2f}x")
+    for k in ("poster/efficientnet-lite0-full", "poster/efficientnet-lite0-bands"):
+        print(f"{k} / centre crop, CPU: {med[k][0] / med['poster/efficientnet-lite0'][0]:.2f}x")
     print(f"minilm / (bow + tfidf + glove), CPU: {med['overview/minilm'][0] / med['overview/tfidf+glove+bow'][0]:.1f}x")
 
 

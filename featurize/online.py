@@ -109,7 +109,8 @@ class OnlineFeaturizer:
                     if sha256_file(files[key]) != prov.get(f"{key}_sha256"):
                         raise FeaturizeError(f"{files[key]} does not match the sha256 recorded at fit time; "
                                              f"re-run onesheet fit")
-                enc = sentence.SentenceEncoder(files["onnx"], files["tokenizer"], prov.get("weights_sha256"))
+                enc = sentence.SentenceEncoder(files["onnx"], files["tokenizer"], prov.get("weights_sha256"),
+                                               precision=sentence.precision_of(prov))
                 texts[name] = cls._checked(name, enc, prov)
             elif name in TEXT:
                 with np.load(os.path.join(directory, entry["file"])) as z:
