@@ -73,7 +73,7 @@ def poster_encoder(model="efficientnet-lite0", onnx=None, preprocess=None, devic
     if precision != "fp32":
         name += f"-{precision}"
     prov.update(sha256=sha256_file(path), preprocessing=pre.describe(), precision=precision,
-                preprocessing_params={"resize": pre.resize, "crop": pre.crop, "mean": list(pre.mean), "std": list(pre.std)})
+                preprocessing_params=pre.params())
     return PosterEncoder(name, path, pre, prov, device, precision)
 
 
@@ -85,10 +85,13 @@ def free_name(store, base, sha256):
 
 
 TEXT_KINDS = {"bow": BagOfWords, "tfidf": Tfidf}
+SENTENCE = "overview/minilm"
 
 
-def text_encoders(store, word_vectors=None):
-    """{feature name: encoder} for the default text features, rebuilt from the store where present."""
+def text_encoders(store, word_vectors=None, sentence=True):
+    """{feature name: encoder} for the default text features, rebuilt from the store where present.
+
+    ``sentence`` adds overview/minilm (exported to ONNX on first use; see featurize.sentence)."""
     out = {}
     for kind, cls in TEXT_KINDS.items():
         name = f"overview/{kind}"
@@ -96,4 +99,8 @@ def text_encoders(store, word_vectors=None):
     kv, suffix, sha = wordvec.load(word_vectors)
     name = free_name(store, f"overview/{suffix}", sha)
     out[name] = MeanWordVectors(kv, suffix, sha, source=word_vectors)
+    if sentence:
+        from .sentence import SentenceEncoder
+        enc = SentenceEncoder.default()
+        out[free_name(store, SENTENCE, enc.provenance()["sha256"])] = enc
     return out

@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from PIL import Image
 
-from .errors import MissingExtraError, PosterError
+from .errors import DeviceError, MissingExtraError, PosterError
 from .images import MAX_PIXELS, load_poster, read_bytes
 
 
@@ -129,6 +129,9 @@ class TorchJpegDecoder:
 
 def gpu_batches(items, pre, batch_size=256, workers=4, device="cuda"):
     """Like ``stream.poster_batches`` but the batches are uint8 tensors decoded on ``device``."""
+    if pre.height:
+        raise DeviceError("--decode gpu makes square centre crops only; whole-poster models decode on the CPU "
+                          "(leave --decode at auto)")
     decoder = TorchJpegDecoder(pre, device, workers)
     items = iter(items)
     try:

@@ -80,9 +80,12 @@ def preprocess(img, pre: Preprocessing, out=None) -> np.ndarray:
     shape (e.g. a row of a shared-memory batch) to write into instead of a new one.
     """
     w, h = img.size
-    side = min(w, h) * pre.crop / pre.resize      # the crop's size in source pixels
-    left, top = (w - side) / 2, (h - side) / 2
-    img = img.resize((pre.crop, pre.crop), Image.BILINEAR, box=(left, top, left + side, top + side))
+    if pre.height:                                  # whole-poster models: no crop at all
+        img = img.resize((pre.crop, pre.height), Image.BILINEAR)
+    else:
+        side = min(w, h) * pre.crop / pre.resize      # the crop's size in source pixels
+        left, top = (w - side) / 2, (h - side) / 2
+        img = img.resize((pre.crop, pre.crop), Image.BILINEAR, box=(left, top, left + side, top + side))
     pixels = np.asarray(img)
     if out is None:
         return pixels

@@ -18,7 +18,7 @@ from .models import SPECS, Preprocessing
 from .onnx_export import exported_model
 from .stream import poster_batches
 from .text import BagOfWords, MeanWordVectors, Tfidf
-from . import wordvec
+from . import sentence, wordvec
 
 TEXT = {"overview/bow": BagOfWords, "overview/tfidf": Tfidf}
 ARTIFACT_FEATURES = frozenset(TEXT)  # text features rebuilt from stored artifacts (vocabularies)
@@ -49,7 +49,8 @@ class OnlineFeaturizer:
 
     @classmethod
     def from_parts(cls, parts, device="auto", word_vectors=None):
-        """Encoders from a model directory's parts: {name: {"provenance", "onnx_path" | "artifacts"}}."""
+        """Encoders from a model directory's parts:
+        {name: {"provenance", "onnx_path" | "sentence_paths" | "artifacts"}}."""
         posters, texts = {}, {}
         for name, part in parts.items():
             prov = part["provenance"]
@@ -63,8 +64,17 @@ class OnlineFeaturizer:
                 elif pp is None:
                     raise FeaturizeError(f"{name}: the store does not record its preprocessing; re-run featurize")
                 else:
-                    pre = Preprocessing(pp["resize"], pp["crop"], tuple(pp["mean"]), tuple(pp["std"]))
+                    pre = Preprocessing(pp["resize"], pp["crop"], tuple(pp["mean"]), tuple(pp["std"]), pp.get("height", 0))
                 posters[name] = PosterEncoder(name, path, pre, prov, device)
+            elif "sentence_paths" in part:
+                files = part["sentence_paths"]
+                for key in ("onnx", "tokenizer"):
+                    if sha256_file(files[key]) != prov.get(f"{key}_sha256"):
+                        raise FeaturizeError(f"{name}: the {key} file does not match the sha256 recorded at fit time; "
+                                             f"re-run onesheet fit")
+                enc = sentence.SentenceEncoder(files["onnx"], files["tokenizer"], prov.get("weights_sha256"),
+                                               precision=sentence.precision_of(prov))
+                texts[name] = cls._checked(name, enc, prov)
             elif name in TEXT:
                 if "artifacts" not in part:
                     raise FeaturizeError(f"{name}: the model directory holds no vocabulary for it; re-run onesheet fit")

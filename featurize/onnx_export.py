@@ -29,10 +29,12 @@ def cache_dir() -> str:
     return path
 
 
-def export(module, size, path):
-    """Trace ``module`` (NCHW float32 -> (embedding, logits)) to ``path`` and check it fully."""
+def export(module, size, path, height=None):
+    """Trace ``module`` (NCHW float32 -> (embedding, logits)) to ``path`` and check it fully.
+
+    The input is ``size`` square, or ``height`` x ``size`` (h x w) for whole-poster models."""
     torch = _torch()
-    dummy = torch.zeros(1, 3, size, size)
+    dummy = torch.zeros(1, 3, height or size, size)
     buffer = io.BytesIO()
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # tracer chatter about constant folding
@@ -59,10 +61,11 @@ def exported_model(name, random_weights=False, directory=None) -> str:
         raise FeaturizeError(f"unknown poster model {name!r}; choose one of {', '.join(BUILDERS)} or pass --onnx PATH")
     spec = SPECS[name]
     desc = {"weights": "random"} if random_weights else weights_description(name)
-    key = sha256_json({"model": name, **desc, "opset": OPSET, "ir": IR_VERSION, "crop": spec.preprocessing.crop})
+    shape = {"height": spec.preprocessing.height} if spec.preprocessing.height else {}
+    key = sha256_json({"model": name, **desc, "opset": OPSET, "ir": IR_VERSION, "crop": spec.preprocessing.crop, **shape})
     directory = directory or (tempfile.mkdtemp() if random_weights else cache_dir())
     path = os.path.join(directory, f"{name}-{'random-' if random_weights else ''}{key[:16]}.onnx")
     if not os.path.exists(path):
         module, _ = BUILDERS[name](random_weights=random_weights)
-        export(module, spec.preprocessing.crop, path)
+        export(module, spec.preprocessing.crop, path, spec.preprocessing.height or None)
     return path

@@ -10,6 +10,7 @@ from contextlib import closing
 from dataclasses import dataclass, field
 
 import numpy as np
+import scipy.sparse as sp
 
 from store import FeatureStore
 from store.ingest import ingest
@@ -20,6 +21,9 @@ from .errors import DeviceError, FeaturizeError
 from .gpu_decode import gpu_batches
 from .progress import no_progress
 from .stream import poster_batches
+
+
+TEXT_CHUNK = 1024   # overviews per transform call (the sentence encoder takes about 10 s per chunk on 2 cores)
 
 
 @dataclass
@@ -39,6 +43,7 @@ class FeaturizeOptions:
     columns: dict = None            # field -> catalog header name (store.columns)
     posters: bool = True
     text: bool = True
+    sentence: bool = True           # overview/minilm (all-MiniLM-L6-v2 through onnxruntime)
 
 
 @dataclass
@@ -70,9 +75,9 @@ def _missing(store, name, ids):
     return [m for m, h in zip(ids, held) if not h], int(held.sum())
 
 
-def _text_features(store, ids, overviews, word_vectors, progress):
+def _text_features(store, ids, overviews, word_vectors, progress, sentence=True):
     runs = []
-    for name, enc in text_encoders(store, word_vectors).items():
+    for name, enc in text_encoders(store, word_vectors, sentence).items():
         t0 = time.perf_counter()
         todo, already = _missing(store, name, ids)
         run = FeatureRun(name, already=already)
@@ -86,11 +91,14 @@ def _text_features(store, ids, overviews, word_vectors, progress):
                     continue
             bar = progress(name, len(todo))
             texts = [overviews[m] for m in todo]
-            matrix = enc.transform(texts)
+            parts = []
+            for start in range(0, len(texts), TEXT_CHUNK):  # rows are independent: chunks only pace the bar
+                parts.append(enc.transform(texts[start:start + TEXT_CHUNK]))
+                bar.update(parts[-1].shape[0])
+            matrix = sp.vstack(parts, format="csr") if sp.issparse(parts[0]) else np.concatenate(parts)
             run.zero_rows = int((abs(matrix).sum(axis=1) == 0).sum())
             store.write_features(name, todo, matrix, enc.provenance(), artifacts=enc.artifacts() or None)
             run.written = len(todo)
-            bar.update(len(todo))
             bar.close()
         run.seconds = time.perf_counter() - t0
         runs.append(run)
@@ -173,7 +181,7 @@ def featurize(catalog, store_path, options=None, progress=no_progress) -> Featur
         posters = dict(zip(movies["id"], movies["poster"]))
         runs, providers, notes = [], [], []
         if opts.text:
-            runs += _text_features(store, ids, overviews, opts.word_vectors, progress)
+            runs += _text_features(store, ids, overviews, opts.word_vectors, progress, opts.sentence)
         if opts.posters:
             run, providers, notes = _poster_feature(store, ids, posters, opts, progress)
             runs.append(run)

@@ -149,7 +149,7 @@ class _Worker:
         self.jobs = connection.Connection(job_w, readable=False)
         self.answers = connection.Connection(ans_r, writable=False)
         self.outstanding = deque()   # (job, chunk_id, slot, tasks), in the order the worker handles them
-        self.send((ring.names, ring.shape, (pre.resize, pre.crop, tuple(pre.mean), tuple(pre.std))))
+        self.send((ring.names, ring.shape, (pre.resize, pre.crop, tuple(pre.mean), tuple(pre.std), pre.height)))
 
     def send(self, msg):
         try:
@@ -282,7 +282,7 @@ def poster_batches(items, pre, batch_size=32, workers=2, mode="auto", copy=True,
         raise ValueError(f"mode must be one of {MODES} or auto, not {mode!r}")
     keep = 0 if copy else 2          # yielded batches whose slots the caller may still be reading
     slots = max(1, prefetch) + keep
-    shape = (batch_size, pre.crop, pre.crop, 3)
+    shape = (batch_size, *pre.shape, 3)
     rows_per_job = max(1, min(16, -(-batch_size // (2 * max(1, workers)))))
     items = iter(items)
     ring, decoder = _decoder(mode, workers, pre, shape, slots, nice)

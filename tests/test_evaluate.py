@@ -157,3 +157,14 @@ def test_comparison_refits_use_the_fits_seed_and_validation_size(tmp_path, monke
     monkeypatch.setattr(ev, "validation", lambda ids, d, size, seed: seen.append((size, seed)) or real(ids, d, size, seed))
     ev.evaluate(store, tmp_path / "m", era=False)
     assert seen == [(0.3, 3)]
+
+
+def test_evaluate_prior_shift_scores_the_earlier_decades(report):
+    _, _, tmp = report
+    result = evaluate(str(tmp / "s.h5"), str(tmp / "models"), min_test=20, balance_check=False, prior_shift=True)
+    era = result["cross_era"]["svm__synth-x"]
+    shifted = era["earlier_prior_shift"]
+    assert shifted["judged"] and 0 <= shifted["f1_micro"] <= 1
+    assert len(shifted["estimated_priors"]) == 4 and shifted["em_iterations"] >= 1
+    assert "earlier_prior_shift" not in evaluate(str(tmp / "s.h5"), str(tmp / "models"), min_test=20,
+                                                 balance_check=False)["cross_era"]["svm__synth-x"]

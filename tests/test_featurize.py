@@ -38,13 +38,14 @@ def test_default_features_on_a_tiny_catalog(onnx_cache, tiny_catalog, tmp_path):
     store_path = tmp_path / "s.h5"
     summary = featurize(tiny_catalog, store_path)
     runs = summary_of(summary)
-    assert set(runs) == {"overview/bow", "overview/tfidf", "overview/glove-6b-50d", POSTER}
+    assert set(runs) == {"overview/bow", "overview/tfidf", "overview/glove-6b-50d", "overview/minilm", POSTER}
     assert all(r.written == 24 for r in runs.values())
     assert summary.providers == ["CPUExecutionProvider"]
     with FeatureStore.open(store_path) as s:
         assert s.verify() == []
         assert s.feature_info(POSTER)["shape"] == (24, 1280)
         assert s.feature_info("overview/glove-6b-50d")["shape"] == (24, 50)
+        assert s.feature_info("overview/minilm")["shape"] == (24, 384)
         prov = s.provenance(POSTER)
         assert prov["sha256"] and prov["encoder"] == "efficientnet-lite0" and "centre crop 224" in prov["preprocessing"]
         assert len(s.artifacts("overview/tfidf")["terms"]) == s.feature_info("overview/tfidf")["shape"][1]

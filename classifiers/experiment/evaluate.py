@@ -25,6 +25,7 @@ from ..model import balance, choice, metrics
 from ..model.baselines import MIN_RELIABLE, constant_answer, small_data_note
 from ..model.decades import fit_model, fit_tuned, refitted
 from ..model.features import ids_with_features, load_blocks
+from ..model.priorshift import shifted_summary
 from ..model.splits import decade_array, validation
 from ..modeldir import ModelDir
 from . import scoring
@@ -175,8 +176,11 @@ def _balance_other(card, data, options):
                      data.spec.block_weights(card.get("poster_weight", 1.0)), thresholds=np.asarray(tuned))
 
 
-def cross_era(card, data, options, split_year=MODERN, min_test=20):
-    """Train on decades >= split_year, test on the test movies of the same era and of earlier ones."""
+def cross_era(card, data, options, split_year=MODERN, min_test=20, prior_shift=False):
+    """Train on decades >= split_year, test on the test movies of the same era and of earlier ones.
+
+    ``prior_shift`` also scores the earlier decades after re-estimating the genre priors on
+    them by EM (``model.priorshift``), as a dealer would on a collection of vintage posters."""
     modern = np.flatnonzero(data.train_decades >= split_year)
     if len(modern) < 50:
         return None
@@ -194,6 +198,8 @@ def cross_era(card, data, options, split_year=MODERN, min_test=20):
         line = scoring.scored_against_constant(data.Y[rows], pred, P, Y_modern)
         out[label].update(constant=line["constant"], ci95=line["ci95"], beats_constant=line["beats_constant"],
                           small=line["small"], **({"warning": line["warning"]} if "warning" in line else {}))
+        if prior_shift and label == "earlier":
+            out["earlier_prior_shift"] = shifted_summary(model, P, data.Y[rows], data.Y_train[modern].mean(axis=0))
     if out["same_era"].get("judged") and out["earlier"].get("judged"):
         same, early = out["same_era"]["f1_micro"], out["earlier"]["f1_micro"]
         out["relative_drop_micro"] = float((same - early) / same)
@@ -240,12 +246,14 @@ def best_choices(results, test_movies):
 
 
 def evaluate(store_path, models_dir, min_test=20, balance_check=True, era=True, progress=None, on_config=None,
-             refit_comparisons=None):
+             refit_comparisons=None, prior_shift=False):
     """Every number of the report, as one dict (also what metrics.json holds).
 
     ``on_config(result, cross_era)`` is called as each configuration is scored, so a caller
     can show results as they come. ``refit_comparisons``: names of the configurations that get
     the comparisons needing refits (balancing, cross-era); None: every configuration.
+    ``prior_shift``: the cross-era check also scores the earlier decades after EM
+    re-estimation of the genre priors.
     """
     from featurize.pipeline import no_progress
     progress = progress or no_progress
@@ -263,7 +271,7 @@ def evaluate(store_path, models_dir, min_test=20, balance_check=True, era=True, 
             result, data = evaluate_config(store, mdir, card, test_ids, min_test, balance_check and refits,
                                            mdir.options)
             if era and refits:
-                eras[name] = cross_era(card, data, mdir.options, min_test=min_test)
+                eras[name] = cross_era(card, data, mdir.options, min_test=min_test, prior_shift=prior_shift)
             results.append(result)
             if on_config:
                 on_config(result, eras.get(name))

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from featurize import FeaturizeOptions, featurize
 from threadpoolctl import threadpool_limits
 
-from ..model.decades import COMPARISON_CONFIGS, DEFAULT_CONFIGS, FitOptions, config_name, fit
+from ..model.decades import COMPARISON_CONFIGS, DEFAULT_CONFIGS, FULL_POSTER, FitOptions, fit
 from ..reports.evaluation import build
 from .evaluate import evaluate
 
@@ -99,17 +99,21 @@ def run_job(catalog, out_dir, featurize_options=None, progress=None, compare_hea
         on_event("stage_done", {"name": name, "seconds": seconds[name], "cpu_seconds": cpu[name]})
         return out
 
-    summary = stage("featurize", lambda: featurize(catalog, store, featurize_options or FeaturizeOptions(),
+    # the whole-poster embedding: the defaults' poster feature (see decades.FULL_POSTER)
+    options = featurize_options or FeaturizeOptions(poster_model=FULL_POSTER.split("/", 1)[1])
+    summary = stage("featurize", lambda: featurize(catalog, store, options,
                                                    **({"progress": progress} if progress else {})))
     on_event("featurized", summary)
 
-    def fitted():  # each fit's summary is shown as soon as it is done
-        on_event("fit", fit(store, models, DEFAULT_CONFIGS, FitOptions(), progress=progress))
+    def fitted():  # each fit's summary is shown as soon as it is done; returns the defaults' names
+        result = fit(store, models, DEFAULT_CONFIGS, FitOptions(), progress=progress, best_poster=True)
+        on_event("fit", result)
         if compare_heads:  # the other heads are compared on their pooled models only
-            on_event("fit", fit(store, models, COMPARISON_CONFIGS, COMPARISON_OPTIONS, progress=progress))
+            on_event("fit", fit(store, models, COMPARISON_CONFIGS, COMPARISON_OPTIONS, progress=progress,
+                                best_poster=True))
+        return {c.name for c in result.configs}
 
-    stage("fit", fitted)
-    defaults = {config_name(head, spec) for head, spec in DEFAULT_CONFIGS}
+    defaults = stage("fit", fitted)
 
     def scored():
         result = evaluate(store, models, progress=progress, refit_comparisons=defaults,

@@ -42,12 +42,25 @@ from .splits import decade_array, holdout, validation
 from .thresholds import tune_thresholds
 
 POSTER = "poster/efficientnet-lite0"
-TEXT = "overview/tfidf+overview/glove-6b-50d"
+TEXT = "overview/tfidf+overview/glove-6b-50d+overview/minilm"
 FUSED = f"{POSTER}+{TEXT}"
 # What `onesheet fit` trains with no flags: the best model for each kind of input a
 # prediction may have (see README, "Which head and features"): poster and overview, a
 # bare JPEG, and an overview whose poster is missing or broken.
 DEFAULT_CONFIGS = (("svm", FUSED), ("svm", POSTER), ("svm", TEXT))
+# The whole poster in one pass beat the centre crop on validation (README, "Accuracy levers"):
+# the defaults use it wherever the store holds it (`onesheet run` computes it).
+FULL_POSTER = "poster/efficientnet-lite0-full"
+
+
+def with_best_poster(configs, features):
+    """``configs`` with POSTER replaced by FULL_POSTER when ``features`` (the store's) include it."""
+    if FULL_POSTER not in features:
+        return list(configs)
+    return [(head, "+".join(FULL_POSTER if n == POSTER else n for n in FeatureSpec.parse(spec).names))
+            for head, spec in configs]
+
+
 # What the main job adds so the report can compare heads: NB on counts, MLP on dense features.
 COMPARISON_CONFIGS = (("nb", "overview/bow"), ("mlp", "poster/efficientnet-lite0+overview/glove-6b-50d"))
 
@@ -240,16 +253,20 @@ def _carry_configs(writer, previous, refitting):
     return kept
 
 
-def fit(store_path, directory, configs=DEFAULT_CONFIGS, options=None, progress=None):
+def fit(store_path, directory, configs=DEFAULT_CONFIGS, options=None, progress=None, best_poster=None):
     """Fit every (head, spec) configuration into a new version of ``directory``; returns a FitResult.
 
     Configurations fitted earlier into the same directory (and not refitted now) are kept.
+    ``best_poster`` (default: when ``configs`` are the defaults) swaps in the whole-poster
+    embedding where the store holds it (``with_best_poster``).
     """
     from featurize.pipeline import no_progress
     opts = options or FitOptions()
     progress = progress or no_progress
-    specs = [(head, FeatureSpec.parse(spec)) for head, spec in configs]
     with VersionWriter(directory) as writer, FeatureStore.open(store_path) as store:
+        if best_poster or (best_poster is None and configs is DEFAULT_CONFIGS):
+            configs = with_best_poster(configs, store.features())
+        specs = [(head, FeatureSpec.parse(spec)) for head, spec in configs]
         previous = previous_version(writer.directory)
         usable = {m for _, spec in specs for m in ids_with_features(store, spec)}
         test_ids, split = make_split(store, previous, writer.directory, opts, [m for m in store.ids() if m in usable])

@@ -1,7 +1,8 @@
 """The encoders a model directory carries (``encoders/``): written at fit, read at predict.
 
 featurize builds the encoders (``featurize.online``); this module only stores what they
-need: the ONNX file of each poster feature, the frozen vocabulary of each text feature
+need: the ONNX file of each poster feature, the ONNX file and tokenizer of the sentence
+encoder, the frozen vocabulary of each text feature
 (as a plain .npz, read back with ``allow_pickle=False``), and the provenance of all.
 """
 
@@ -10,6 +11,8 @@ import io
 import numpy as np
 
 from featurize.errors import FeaturizeError
+from featurize import sentence
+from featurize.encoders import SENTENCE
 from featurize.online import ARTIFACT_FEATURES, onnx_file_for
 
 from ..model.spec import is_poster_feature
@@ -37,8 +40,8 @@ def write_encoders(writer, store, names, previous=None):
         for name, entry in old.items():
             if name in names or name not in previous.manifest["encoders"]:
                 continue
-            if entry.get("file"):
-                writer.carry(previous, f"{ENCODERS}/{entry['file']}")
+            for file in ([entry["file"]] if entry.get("file") else []) + list(entry.get("files", {}).values()):
+                writer.carry(previous, f"{ENCODERS}/{file}")
             index[name] = entry
     for name in names:
         prov = store.provenance(name)
@@ -48,6 +51,11 @@ def write_encoders(writer, store, names, previous=None):
             sha = writer.copy_file(f"{ENCODERS}/{entry['file']}", onnx_file_for(prov))
             if sha != prov.get("sha256"):
                 raise FeaturizeError(f"the ONNX file for {name} changed while it was copied; re-run onesheet fit")
+        elif name.startswith(SENTENCE):  # the sentence encoder: its ONNX file and its tokenizer
+            entry["files"] = {"onnx": _tag(name) + ".onnx", "tokenizer": _tag(name) + ".tokenizer.json"}
+            for key, source in sentence.source_files(prov).items():
+                if writer.copy_file(f"{ENCODERS}/{entry['files'][key]}", source) != prov.get(f"{key}_sha256"):
+                    raise FeaturizeError(f"the {key} file for {name} changed while it was copied; re-run onesheet fit")
         elif name in ARTIFACT_FEATURES:
             entry["file"] = _tag(name) + ".npz"
             writer.write_bytes(f"{ENCODERS}/{entry['file']}", _npz(store.artifacts(name)))

@@ -130,7 +130,7 @@ class ModelDir:
         return model, entry
 
     def encoder_parts(self, names):
-        """{name: {"provenance", "onnx_path" | "artifacts"}} for featurize to rebuild its encoders."""
+        """{name: {"provenance", "onnx_path" | "sentence_paths" | "artifacts"}} for featurize to rebuild its encoders."""
         index = self.read_json(ENCODERS_INDEX)
         parts = {}
         for name in names:
@@ -144,6 +144,11 @@ class ModelDir:
                     f"{str(prov.get('sha256'))[:12]}, but the models were trained with {str(expected.get('sha256'))[:12]} "
                     f"(encoders from another store?); re-run onesheet fit")
             part = {"provenance": prov}
+            if isinstance(entry.get("files"), dict):  # the sentence encoder: ONNX file + tokenizer
+                part["sentence_paths"] = {}
+                for key, file in entry["files"].items():
+                    self.read_bytes(f"{ENCODERS}/{file}")  # verified now; onnxruntime and tokenizers open by path
+                    part["sentence_paths"][key] = os.path.join(self.path, ENCODERS, file)
             rel = f"{ENCODERS}/{entry['file']}" if entry.get("file") else None
             if rel and rel.endswith(".onnx"):
                 self.read_bytes(rel)  # verified now; onnxruntime opens it by path

@@ -95,19 +95,22 @@ def folder_rows(folder, year=None, recursive=False):
     return "id", rows, notes
 
 
-def predict_rows(predictor: Predictor, rows, out, id_header, chunk=512, progress=None):
+def predict_rows(predictor: Predictor, rows, out, id_header, chunk=512, progress=None, prior_shift=False):
     """Predict ``rows`` in chunks and write one CSV row each; returns (written, rows with an error).
 
     ``out`` is a path (written to a temporary file and swapped in: never half a file) or
-    an open text stream such as stdout.
+    an open text stream such as stdout. ``prior_shift`` corrects for the catalog's own
+    genre mix (EM on the whole catalog at once, so it is predicted in one chunk).
     """
+    if prior_shift:
+        chunk = max(1, len(rows))
     if hasattr(out, "write"):
-        return _write(predictor, rows, out, id_header, chunk, progress)
+        return _write(predictor, rows, out, id_header, chunk, progress, prior_shift)
     path = os.path.abspath(out)
     tmp = atomic.temp_path(path)
     try:
         with open(tmp, "w", newline="", encoding="utf-8") as f:
-            result = _write(predictor, rows, f, id_header, chunk, progress)
+            result = _write(predictor, rows, f, id_header, chunk, progress, prior_shift)
         atomic.commit(tmp, path)
     except BaseException:
         atomic.remove_quietly(tmp)
@@ -115,7 +118,7 @@ def predict_rows(predictor: Predictor, rows, out, id_header, chunk=512, progress
     return result
 
 
-def _write(predictor, rows, stream, id_header, chunk, progress):
+def _write(predictor, rows, stream, id_header, chunk, progress, prior_shift=False):
     genres = predictor.genres
     errors = 0
     writer = csv.writer(stream)
@@ -124,7 +127,7 @@ def _write(predictor, rows, stream, id_header, chunk, progress):
         part = rows[start:start + chunk]
         todo = [r for r in part if not r.error]
         preds = iter(predictor.predict([r.poster for r in todo], [r.overview for r in todo],
-                                       [r.year for r in todo]) if todo else [])
+                                       [r.year for r in todo], prior_shift=prior_shift) if todo else [])
         for row in part:
             if row.error:
                 errors += 1

@@ -18,7 +18,17 @@ from ..model.features import stack_blocks
 from ..model.spec import FeatureSpec
 from ..modeldir import ModelDir
 from ..model.baselines import constant_warning
+from ..model.priorshift import em_priors
 from .inputs import normalise_inputs
+
+MIN_SHIFT_ROWS = 20     # fewer movies than this give no usable prior estimate
+
+
+def train_priors(card, genres):
+    """Each genre's share of the movies a model was fitted on (train + validation), from its card."""
+    counts = card.get("train_genre_counts") or {}     # counted over train + validation rows
+    n = (card.get("n_train") or 0) + (card.get("n_val") or 0)
+    return np.array([counts.get(g, 0) / n if n else 0.0 for g in genres])
 
 
 @dataclass
@@ -115,19 +125,24 @@ class Predictor:
         where = f"{decade}s" if entry and "val_beats_constant" in entry else "all"
         return (comparison or {}).get("val_beats_constant"), constant_warning(comparison, where)
 
-    def predict(self, posters, overviews=None, years=None, batch_size=32, workers=2, poster_embeddings=None):
+    def predict(self, posters, overviews=None, years=None, batch_size=32, workers=2, poster_embeddings=None,
+                prior_shift=False):
         """Genres for one movie or many: a ``Prediction``, or a list of them for a list of posters.
 
         posters: a path, bytes or None (no poster), or a list of those; overviews: a str
         per poster (None or "" for none); years: one int (or None) for all, or one per
         poster. ``poster_embeddings`` = ({feature: (n, dim) matrix}, {row: PosterError})
         skips the poster embedding step (the HTTP server batches it across requests).
+        ``prior_shift``: the movies given are one collection whose genre mix may differ from
+        training; each model's probabilities are corrected by EM re-estimation of the genre
+        priors on the movies it answers (``model.priorshift``; groups under 20 movies are
+        left as they are).
         """
         posters, overviews, years, warnings, single = normalise_inputs(posters, overviews, years)
-        out = self._predict(posters, overviews, years, batch_size, workers, poster_embeddings, warnings)
+        out = self._predict(posters, overviews, years, batch_size, workers, poster_embeddings, warnings, prior_shift)
         return out[0] if single else out
 
-    def _predict(self, posters, overviews, years, batch_size, workers, poster_embeddings, year_warnings):
+    def _predict(self, posters, overviews, years, batch_size, workers, poster_embeddings, year_warnings, prior_shift):
         n = len(posters)
         has_text = [bool(o and o.strip()) for o in overviews]
         plan = {}
@@ -165,12 +180,14 @@ class Predictor:
             if not rows:
                 continue
             spec = self.specs[config]
-            model, _ = self.model(config, scope)
+            model, card = self.model(config, scope)
             X = stack_blocks([feats[name][rows] for name in spec.names])
             if spec.widths and X.shape[1] != spec.n_columns:
                 raise ModelIntegrityError(f"the encoders in {self.modeldir.path} give {X.shape[1]} feature columns for "
                                           f"{config}, its models take {spec.n_columns}; re-run onesheet fit")
             P = model.predict_proba(X)
+            if prior_shift and len(rows) >= MIN_SHIFT_ROWS:
+                P = em_priors(P, train_priors(card, self.genres)).probabilities
             thresholds = _thresholds(model)
             chosen = P >= thresholds
             # every movie has at least one genre: when no score clears its threshold, file it
