@@ -140,7 +140,7 @@ def run_cmd(catalog, out_dir, quiet, id_column, columns):
     """The main job: featurize CATALOG, fit every model, and write the evaluation report."""
     from featurize.cli import format_summary
     from featurize.pipeline import FeaturizeOptions, no_progress
-    from .experiment.job import run_job
+    from .experiment.job import RUN_POSTER_MODEL, run_job
     from .reports.lines import best_line, config_line, stage_header
 
     movies, models = progress_bars("movie"), progress_bars("model")
@@ -160,7 +160,8 @@ def run_cmd(catalog, out_dir, quiet, id_column, columns):
         elif kind == "config":
             click.echo(config_line(payload["result"], payload["cross_era"]))
 
-    job = run_job(catalog, out_dir, FeaturizeOptions(id_column=id_column, columns=columns),
+    options = FeaturizeOptions(poster_model=RUN_POSTER_MODEL, id_column=id_column, columns=columns)
+    job = run_job(catalog, out_dir, options,
                   progress=no_progress if quiet else bar, on_event=show)
     click.echo(best_line(job.metrics))
     click.echo("time: " + ", ".join(f"{k} {v:.0f} s ({job.cpu_seconds[k]:.0f} s CPU)" for k, v in job.seconds.items()))

@@ -35,7 +35,9 @@ def test_run_prints_stages_fit_summary_and_scores_and_names_no_best_from_a_tiny_
     fit_summary = text.index("pooled validation (")
     assert headers[1] < fit_summary < headers[2] and "not reliable" in text[fit_summary:headers[2]]
     # each configuration's score beside its constant is printed during evaluate
-    assert text.index("svm__poster-efficientnet-lite0: test micro-F1") > headers[2]
+    # run embeds the whole poster (the defaults' poster feature) and fits the defaults on it
+    assert "poster/efficientnet-lite0-full" in text[:headers[1]]
+    assert text.index("svm__poster-efficientnet-lite0-full: test micro-F1") > headers[2]
     assert "constant answer" in text[headers[2]:]
     metrics = json.loads((out / "report" / "metrics.json").read_text())
     assert metrics["test_movies"] < 30 and metrics["best"] is None

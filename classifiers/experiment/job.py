@@ -28,11 +28,9 @@ from .evaluate import evaluate
 # head comparison uses pooled models). `onesheet fit --head mlp` and `onesheet evaluate`
 # still do all of it.
 COMPARISON_OPTIONS = FitOptions(decades=[], compare_balance=False)
-# Wall seconds expected per stage for the 6,301 real movies on 2 idle cores; estimates scale
-# them by movies and cores. featurize: measured on an idle machine (issue #13, 101-111 s);
-# fit and evaluate: their measured CPU time (106 s and 45 s, README "The main job's time")
-# over the ~1.4 cores they keep busy on average (genre threads; the MLP and plots use one).
-MEASURED = {"movies": 6301, "cores": 2, "featurize": 105.0, "fit": 75.0, "evaluate": 35.0}
+# Wall seconds per stage measured for the 6,301 real movies on 2 idle cores (README, "The
+# main job's time"); estimates scale them by movies and cores.
+MEASURED = {"movies": 6301, "cores": 2, "featurize": 83.0, "fit": 83.0, "evaluate": 33.0}
 
 
 def estimate(stage, movies, cores=None):
@@ -59,6 +57,9 @@ def catalog_rows(catalog):
     except (OSError, csv.Error):
         return 0
 
+
+# the whole-poster embedding, the defaults' poster feature (see decades.FULL_POSTER)
+RUN_POSTER_MODEL = FULL_POSTER.split("/", 1)[1]
 
 @dataclass
 class JobResult:
@@ -99,8 +100,7 @@ def run_job(catalog, out_dir, featurize_options=None, progress=None, compare_hea
         on_event("stage_done", {"name": name, "seconds": seconds[name], "cpu_seconds": cpu[name]})
         return out
 
-    # the whole-poster embedding: the defaults' poster feature (see decades.FULL_POSTER)
-    options = featurize_options or FeaturizeOptions(poster_model=FULL_POSTER.split("/", 1)[1])
+    options = featurize_options or FeaturizeOptions(poster_model=RUN_POSTER_MODEL)
     summary = stage("featurize", lambda: featurize(catalog, store, options,
                                                    **({"progress": progress} if progress else {})))
     on_event("featurized", summary)
