@@ -32,6 +32,9 @@ def test_predict_a_real_poster(server):
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["genres"] and body["decade"] == 1970 and len(body["probabilities"]) == 19
+    # every predicted genre clears its own threshold, which the answer shows
+    assert len(body["thresholds"]) == 19 and isinstance(body["notes"], list)
+    assert all(body["probabilities"][g] >= body["thresholds"][g] for g in body["genres"] if len(body["genres"]) > 1)
     assert body["model"].startswith("svm__poster-efficientnet-lite0/")
     r = client.post("/predict", files={"poster": ("p.jpg", poster_bytes("100.jpg"))},
                     data={"overview": "Card sharks pull a heist on the gang next door."})

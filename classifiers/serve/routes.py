@@ -101,8 +101,9 @@ def build_router(service, scrub):
                                           poster_embeddings=embeddings))[0]
         if result.error:
             return error_response(422, "no_prediction", result.error, scrub)
-        return {"genres": result.genres, "probabilities": result.probabilities, "model": result.model,
-                "decade": (year // 10 * 10) if year else None, "warning": result.warning or None}
+        return {"genres": result.genres, "probabilities": result.probabilities, "thresholds": result.thresholds,
+                "model": result.model, "decade": (year // 10 * 10) if year else None,
+                "warning": result.warning or None, "notes": result.notes}
 
     @router.get("/embeddings/{movie_id:path}", response_model=Embedding, responses=error_responses(404, 422))
     async def embedding(movie_id: str, feature: Optional[str] = None):

@@ -29,9 +29,12 @@ class EmbeddingsRequest(BaseModel):
 class Prediction(BaseModel):
     genres: List[str]
     probabilities: Dict[str, float]
+    thresholds: Dict[str, float] = Field(..., description="each genre's tuned cut: predicted when probability >= it")
     model: str = Field(..., description="<config>/<decade or pooled>")
     decade: Optional[int]
     warning: Optional[str]
+    notes: List[str] = Field(default_factory=list, description="remarks on the answering model, e.g. "
+                             "that it does not beat the constant answer on this decade")
 
 
 class Embedding(BaseModel):
