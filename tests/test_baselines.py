@@ -11,7 +11,7 @@ from classifiers import FitOptions, fit
 from classifiers.experiment.evaluate import best_choices, evaluate
 from classifiers.experiment.intervals import bootstrap_f1
 from classifiers.experiment.scoring import scored_against_constant
-from classifiers.model.baselines import constant_answer, constant_warning, small_data_note
+from classifiers.model.baselines import constant_answer, constant_note, small_data_note
 from classifiers.predict.predictor import Predictor
 from classifiers.reports.evaluation import build
 from classifiers.reports.fit_summary import format_fit
@@ -109,8 +109,14 @@ def test_fit_records_the_constant_per_decade_and_predict_warns(report):  # noqa:
     card["choice"]["1950"].update(val_beats_constant=False, val_f1_micro_answer=0.31, val_constant_f1_micro=0.4,
                                   val_constant_k=3)
     beats, note = predictor.constant_check("svm__synth-x", 1955)
-    assert beats is False and note == constant_warning(card["choice"]["1950"], "1950s")
-    assert "not better than the constant answer on 1950s validation movies (micro-F1 0.31 vs 0.40" in note
+    assert beats is False and note == constant_note(card["choice"]["1950"], "1950s")
+    assert "NOT better than the constant answer on 1950s validation movies (micro-F1 0.31 vs 0.40" in note
+    # a decade that beat it, on too few validation movies: predict says both
+    card["choice"]["1950"].update(val_beats_constant=True, val_f1_micro_answer=0.45, n_val=4,
+                                  val_note="validation score rests on 4 movies (< 30): not reliable")
+    beats, note = predictor.constant_check("svm__synth-x", 1955)
+    assert beats is True and note.startswith("this model is better than the constant answer on 1950s")
+    assert note.endswith("rests on 4 movies (< 30): not reliable")
 
 
 def test_figures_are_never_wider_than_the_report_column():

@@ -79,10 +79,13 @@ def validation_comparison(model_f1, Y_train, Y_val):
     return out
 
 
-def constant_warning(comparison, where):
-    """The sentence predict adds when the answering model did not beat the constant on validation."""
-    if not comparison or comparison.get("val_beats_constant") is not False:
+def constant_note(comparison, where):
+    """The sentence predict adds about the answering model: did it beat the constant answer on
+    the validation movies of its decade (``where``), on how many, and whether that is too few."""
+    if not comparison or comparison.get("val_beats_constant") is None:
         return ""
-    return (f"this model is not better than the constant answer on {where} validation movies (micro-F1 "
+    verdict = "better" if comparison["val_beats_constant"] else "NOT better"
+    note = (f"this model is {verdict} than the constant answer on {where} validation movies (micro-F1 "
             f"{comparison['val_f1_micro_answer']:.2f} vs {comparison['val_constant_f1_micro']:.2f} for always answering "
             f"the {comparison['val_constant_k']} most frequent training genres)")
+    return note + (f"; {comparison['val_note']}" if comparison.get("val_note") else "")

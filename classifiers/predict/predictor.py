@@ -17,7 +17,7 @@ from ..model import choice
 from ..model.features import stack_blocks
 from ..model.spec import FeatureSpec
 from ..modeldir import ModelDir
-from ..model.baselines import constant_warning
+from ..model.baselines import constant_note
 from ..model.priorshift import em_priors
 from .inputs import normalise_inputs
 
@@ -123,7 +123,7 @@ class Predictor:
         entry = card["choice"].get(decade) if decade else None
         comparison = entry if entry and "val_beats_constant" in entry else card.get("validation_constant")
         where = f"{decade}s" if entry and "val_beats_constant" in entry else "all"
-        return (comparison or {}).get("val_beats_constant"), constant_warning(comparison, where)
+        return (comparison or {}).get("val_beats_constant"), constant_note(comparison, where)
 
     def predict(self, posters, overviews=None, years=None, batch_size=32, workers=2, poster_embeddings=None,
                 prior_shift=False):
