@@ -16,6 +16,17 @@ from .predict.show import format_prediction, prediction_dict
 from .reports.fit_summary import format_fit
 
 
+def _decades(text):
+    """--decades 1970,1980 -> [1970, 1980]; anything else is a usage error, not a traceback."""
+    if not text:
+        return None
+    try:
+        return [int(d) for d in text.split(",")]
+    except ValueError:
+        raise click.BadParameter(f"{text!r}: give comma-separated decades as years, like 1970,1980",
+                                 param_hint="--decades") from None
+
+
 @click.command("fit")
 @click.argument("store_path", type=click.Path(dir_okay=False))
 @click.option("--models", "models_dir", required=True, type=click.Path(file_okay=False), help="Model directory.")
@@ -36,7 +47,7 @@ def fit_cmd(store_path, models_dir, heads, specs, decades, min_movies, no_balanc
     params = {"kernel": kernel} if kernel else {}
     if kernel and any(h != "svm" for h, _ in configs):
         raise click.UsageError("--kernel applies to --head svm only")
-    opts = FitOptions(decades=[int(d) for d in decades.split(",")] if decades else None, min_movies=min_movies,
+    opts = FitOptions(decades=_decades(decades), min_movies=min_movies,
                       balance=not no_balance, seed=seed, head_params=params)
     result = fit(store_path, models_dir, configs, opts, progress=progress_bars("model"),
                  best_poster=not (heads or specs))
@@ -124,7 +135,7 @@ def evaluate_cmd(store_path, models_dir, out_dir, min_test, quick, prior_shift):
     path = build(result, out_dir)
     click.echo(best_line(result))
     era = result["cross_era"].get(result["best"]) if result["best"] else None
-    if era and "earlier_prior_shift" in era:
+    if era and era.get("earlier_prior_shift", {}).get("f1_micro") is not None:
         click.echo(f"  earlier decades with prior-shift EM: micro-F1 {era['earlier_prior_shift']['f1_micro']:.3f} "
                    f"(without: {era['earlier']['f1_micro']:.3f})")
     click.echo(f"report: {path}")

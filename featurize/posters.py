@@ -125,8 +125,10 @@ class PosterEmbedder:
     def _describe_io(self, output):
         inp = self.session.get_inputs()[0]
         self.input_name = inp.name
-        size = inp.shape[1] if self.input_layout == "uint8-nhwc" else inp.shape[2]
-        self.input_size = size if isinstance(size, int) else None
+        hw = tuple(inp.shape[1:3]) if self.input_layout == "uint8-nhwc" else tuple(inp.shape[2:4])
+        # (height, width) when fixed: 224 x 224 for a centre crop, 288 x 192 for a whole poster
+        self.input_hw = hw if len(hw) == 2 and all(isinstance(v, int) for v in hw) else None
+        self.input_size = self.input_hw[0] if self.input_hw else None
         outputs = {o.name: o for o in self.session.get_outputs()}
         self.output_name = output or ("embedding" if "embedding" in outputs else next(iter(outputs)))
         if self.output_name not in outputs:
@@ -160,8 +162,8 @@ class PosterEmbedder:
 
     def warm_up(self, rows):
         """One run on ``rows`` blank images: CUDA and cuDNN set up for that batch shape."""
-        if self.input_layout == "uint8-nhwc" and self.input_size:
-            self.feeder.run(self.feeder.stage(np.zeros((rows, self.input_size, self.input_size, 3), np.uint8)))
+        if self.input_layout == "uint8-nhwc" and self.input_hw:
+            self.feeder.run(self.feeder.stage(np.zeros((rows, *self.input_hw, 3), np.uint8)))
 
     def embed_stream(self, batches, warm_up_rows=None):
         """Embed ``(tag, batch)`` pairs with two batches in flight; yields ``(tag, embeddings)`` in order.

@@ -267,6 +267,19 @@ def test_refit_keeps_other_configs_and_old_version(copy):
     assert len(versions) == 2 and not [p for p in os.listdir(models) if p.startswith(".")]
 
 
+def test_an_orphan_version_of_a_killed_fit_is_removed_and_the_version_in_use_kept(copy):
+    """A fit killed after renaming its version but before switching CURRENT leaves an orphan;
+    the next fit must delete the orphan, not the version readers were using."""
+    store, models = copy
+    in_use = ModelDir.open(models).version
+    orphan = "v%06d" % (int(in_use[1:]) + 1)
+    shutil.copytree(models / in_use, models / orphan)
+    fit(store, models, [("svm", "synth/x")], OPTS)
+    now = ModelDir.open(models).version
+    versions = sorted(p for p in os.listdir(models) if p.startswith("v"))
+    assert versions == sorted([in_use, now]) and orphan not in versions
+
+
 FIT_SCRIPT = textwrap.dedent("""
     import sys
     sys.path.insert(0, {root!r})

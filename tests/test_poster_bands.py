@@ -48,6 +48,18 @@ def test_exported_bands_are_the_thirds_of_the_feature_map(tmp_path):
     assert np.allclose(got, want, atol=1e-4)
 
 
+def test_warm_up_uses_the_models_own_non_square_input(tmp_path):
+    """The warm-up batch (run before the first real one on CUDA) must have the whole-poster
+    model's 288 x 192 input shape, not a square of its height."""
+    pytest.importorskip("torch")
+    from featurize.onnx_export import exported_model
+    from featurize.posters import PosterEmbedder
+    path = exported_model(BANDS, random_weights=True, directory=str(tmp_path))
+    embedder = PosterEmbedder(path, device="cpu", preprocessing=SPECS[BANDS].preprocessing)
+    assert embedder.input_hw == SPECS[BANDS].preprocessing.shape
+    embedder.warm_up(2)   # raised onnxruntime's invalid-dimensions error with a square batch
+
+
 @pytest.mark.parametrize("model,dim", [(BANDS, 3840), ("efficientnet-lite0-full", 1280)])
 def test_featurize_and_predict_time_features_agree(onnx_cache, tiny_catalog, tmp_path, model, dim):
     from featurize import FeaturizeOptions, featurize

@@ -25,7 +25,7 @@ from ..model import balance, choice, metrics
 from ..model.baselines import MIN_RELIABLE, constant_answer, small_data_note
 from ..model.decades import fit_model, fit_tuned, refitted
 from ..model.features import ids_with_features, load_blocks
-from ..model.priorshift import shifted_summary
+from ..model.priorshift import MIN_ROWS as PRIOR_ROWS, shifted_summary
 from ..model.splits import decade_array, validation
 from ..modeldir import ModelDir
 from . import scoring
@@ -199,8 +199,11 @@ def cross_era(card, data, options, split_year=MODERN, min_test=20, prior_shift=F
         out[label].update(constant=line["constant"], ci95=line["ci95"], beats_constant=line["beats_constant"],
                           small=line["small"], **({"warning": line["warning"]} if "warning" in line else {}))
         if prior_shift and label == "earlier":
-            out["earlier_prior_shift"] = shifted_summary(model, P, data.Y[rows], data.Y_train[modern].mean(axis=0))
-    if out["same_era"].get("judged") and out["earlier"].get("judged"):
+            out["earlier_prior_shift"] = (
+                shifted_summary(model, P, data.Y[rows], data.Y_train[modern].mean(axis=0)) if rows.sum() >= PRIOR_ROWS
+                else {"n": int(rows.sum()), "judged": False, "why": f"fewer than {PRIOR_ROWS} movies"})
+    if out["same_era"].get("judged") and out["earlier"].get("judged") and out["same_era"]["f1_micro"] > 0 \
+            and out["same_era"]["f1_macro"] > 0:
         same, early = out["same_era"]["f1_micro"], out["earlier"]["f1_micro"]
         out["relative_drop_micro"] = float((same - early) / same)
         out["relative_drop_macro"] = float((out["same_era"]["f1_macro"] - out["earlier"]["f1_macro"])

@@ -40,7 +40,10 @@ def adjust(P, train_priors, target_priors):
     return pos / (pos + neg)
 
 
-def em_priors(P, train_priors, max_iter=200, tol=1e-6, min_rows=20):
+MIN_ROWS = 20   # fewer movies than this give no usable prior estimate
+
+
+def em_priors(P, train_priors, max_iter=200, tol=1e-6, min_rows=MIN_ROWS):
     """EM estimate of the target collection's genre priors and the adjusted probabilities.
 
     ``P``: (n, k) probabilities from a model trained with genre priors ``train_priors`` (k,).

@@ -40,6 +40,7 @@ class VersionWriter:
             raise ModelDirLockedError(f"another onesheet fit is writing into {self.directory}; wait for it to finish") \
                 from None
         self._remove_leftovers()
+        self._was_current = self._current_number()   # the version readers use now (kept one more round)
         self.staging = tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=self.directory)
         self.files = {}
         self.version = self.manifest = None
@@ -124,12 +125,21 @@ class VersionWriter:
             if name.startswith(STAGING_PREFIX):
                 shutil.rmtree(os.path.join(self.directory, name), ignore_errors=True)
 
+    def _current_number(self):
+        """The version number CURRENT names (None before the first fit or when it is unreadable)."""
+        try:
+            with open(os.path.join(self.directory, CURRENT)) as f:
+                return version_number(f.read().strip())
+        except OSError:
+            return None
+
     def _collect(self, current):
-        """Keep the current version and the one before it; delete the others (and any orphan)."""
-        numbers = sorted(n for n in map(version_number, listdir(self.directory)) if n is not None)
-        now = version_number(current)
-        keep = {now} | set([n for n in numbers if n < now][-(KEEP_VERSIONS - 1):] if KEEP_VERSIONS > 1 else [])
-        for n in numbers:
+        """Keep the new version and the one readers used until now; delete every other version,
+        orphans of killed fits included (a version that was never made current)."""
+        keep = {version_number(current)}
+        if KEEP_VERSIONS > 1 and self._was_current is not None:
+            keep.add(self._was_current)
+        for n in (n for n in map(version_number, listdir(self.directory)) if n is not None):
             if n not in keep:
                 with contextlib.suppress(OSError):
                     shutil.rmtree(os.path.join(self.directory, version_name(n)))

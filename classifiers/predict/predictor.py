@@ -18,10 +18,8 @@ from ..model.features import stack_blocks
 from ..model.spec import FeatureSpec
 from ..modeldir import ModelDir
 from ..model.baselines import constant_note
-from ..model.priorshift import em_priors
+from ..model.priorshift import MIN_ROWS as MIN_SHIFT_ROWS, em_priors
 from .inputs import normalise_inputs
-
-MIN_SHIFT_ROWS = 20     # fewer movies than this give no usable prior estimate
 
 
 def train_priors(card, genres):
