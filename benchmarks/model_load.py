@@ -9,6 +9,9 @@ file of the version checked against the manifest, the ONNX file included) and
 ``load_model`` for each model (type check, then skops). Prints the median seconds of each
 and their ratio: what a server's or `onesheet predict`'s start pays for loads that cannot
 run code.
+
+Warning: the old side unpickles (that is what it measures). Point --old only at a directory
+you fitted yourself with the previous onesheet; onesheet itself never loads these files.
 """
 
 import argparse

@@ -13,6 +13,8 @@ import warnings
 
 import onnx
 
+from store import atomic
+
 from .errors import FeaturizeError
 from .hashing import sha256_json
 from .models import BUILDERS, SPECS, _torch, weights_description
@@ -45,9 +47,8 @@ def export(module, size, path, height=None):
     model = onnx.load_from_string(buffer.getvalue())
     model.ir_version = IR_VERSION
     onnx.checker.check_model(model, full_check=True)
-    tmp = path + f".tmp-{os.getpid()}"
-    onnx.save_model(model, tmp, save_as_external_data=False)
-    os.replace(tmp, path)
+    with atomic.replacing(path) as tmp:   # never a half-written file under the cached name
+        onnx.save_model(model, tmp, save_as_external_data=False)
     return path
 
 

@@ -15,6 +15,8 @@ import warnings
 
 import numpy as np
 
+from store import atomic
+
 from .errors import FeaturizeError, MissingExtraError
 from .hashing import sha256_file, sha256_json
 
@@ -69,9 +71,8 @@ def _export(folder, path):
     model = onnx.load_from_string(buffer.getvalue())
     model.ir_version = IR_VERSION
     onnx.checker.check_model(model, full_check=True)
-    tmp = f"{path}.tmp-{os.getpid()}"
-    onnx.save_model(model, tmp, save_as_external_data=False)
-    os.replace(tmp, path)
+    with atomic.replacing(path) as tmp:   # never a half-written file under the cached name
+        onnx.save_model(model, tmp, save_as_external_data=False)
 
 
 def _quantized(fp32_path, path):
@@ -103,13 +104,13 @@ def exported(directory=None, precision="int8"):
     onnx_path = os.path.join(directory, f"all-minilm-l6-v2-{key}.onnx")
     tok_path = os.path.join(directory, f"all-minilm-l6-v2-{key}.tokenizer.json")
     if not os.path.exists(tok_path):
-        shutil.copyfile(tokenizer, tok_path + f".tmp-{os.getpid()}")
-        os.replace(tok_path + f".tmp-{os.getpid()}", tok_path)
+        with atomic.replacing(tok_path) as tmp:
+            shutil.copyfile(tokenizer, tmp)
     if not os.path.exists(onnx_path):
         _export(folder, onnx_path)
     if precision == "int8":
         import onnxruntime
-        int8 = onnx_path.replace(".onnx", f"-int8-ort{onnxruntime.__version__}.onnx")
+        int8 = onnx_path[:-len(".onnx")] + f"-int8-ort{onnxruntime.__version__}.onnx"
         if not os.path.exists(int8):
             _quantized(onnx_path, int8)
         onnx_path = int8

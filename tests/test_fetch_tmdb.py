@@ -385,3 +385,25 @@ def test_an_oversized_answer_is_not_read_past_the_limit(fake, monkeypatch):
         with pytest.raises(TmdbRequestError) as exc:
             client.get_image("w185", "/p195000001.jpg")
         assert exc.value.kind == "too_large" and client.stats.to_dict()["failures"] == {"too_large": 1}
+
+
+def test_unreadable_inputs_are_named_errors_not_tracebacks(tmp_path, fake):
+    """A non-UTF-8 credentials file, an --out that cannot be created and a fetch.json of the
+    wrong shape each give the package's own error with what to do."""
+    from featurize.tmdb.credentials import load_credentials
+    from featurize.tmdb.errors import CredentialsError
+    bad = tmp_path / "tmdb.env"
+    bad.write_bytes(bytes(range(128, 228)))
+    with pytest.raises(CredentialsError, match="not UTF-8"):
+        load_credentials(str(bad), environ={})
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(FetchDirError, match="cannot create"):
+        fetch_tmdb(blocker / "out", options(fake), credentials=API_KEY)
+    out = tmp_path / "out"
+    fetch_tmdb(out, options(fake, per_year=2), credentials=API_KEY)
+    manifest = json.loads((out / "fetch.json").read_text())
+    manifest["movies"] = {"x": {}}
+    (out / "fetch.json").write_text(json.dumps(manifest))
+    with pytest.raises(FetchDirError, match="is damaged"):
+        fetch_tmdb(out, options(fake, per_year=2), credentials=API_KEY)

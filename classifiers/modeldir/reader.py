@@ -71,10 +71,6 @@ class ModelDir:
             raise ModelIntegrityError(f"{MANIFEST} lists {rel!r}, a path outside its version folder; refusing it")
         return entry
 
-    def file_path(self, rel):
-        self._entry(rel)
-        return os.path.join(self.path, rel)
-
     def read_bytes(self, rel) -> bytes:
         entry = self._entry(rel)
         path = os.path.join(self.path, rel)

@@ -117,7 +117,8 @@ class Predictor:
     def constant_check(self, config, year):
         """(beats, note): did the model answering this year beat the constant answer on validation?"""
         card = self.configs()[config]
-        decade = str(int(year) // 10 * 10) if year is not None and year >= 0 else None
+        decade = choice.decade_of(year)
+        decade = str(decade) if decade is not None else None
         entry = card["choice"].get(decade) if decade else None
         comparison = entry if entry and "val_beats_constant" in entry else card.get("validation_constant")
         where = f"{decade}s" if entry and "val_beats_constant" in entry else "all"

@@ -111,26 +111,6 @@ def per_genre_bars(rows, title):
     return png(fig)
 
 
-def grouped_bars(groups, title, baseline=None, baseline_label="null baseline"):
-    """groups: {label: {series: value}}; an optional horizontal baseline line."""
-    labels = list(groups)
-    series = sorted({s for v in groups.values() for s in v})
-    fig, ax = plt.subplots(figsize=(max(5, 1.3 * len(labels)), 3.4))
-    x = np.arange(len(labels))
-    width = 0.8 / max(1, len(series))
-    for k, s in enumerate(series):
-        vals = [groups[l].get(s, np.nan) for l in labels]
-        bars = ax.bar(x + (k - (len(series) - 1) / 2) * width, vals, width, label=s)
-        ax.bar_label(bars, fmt="%.2f", fontsize=7)
-    if baseline is not None:
-        ax.axhline(baseline, color="grey", linestyle="--", linewidth=1, label=baseline_label)
-    ax.set_xticks(x, labels, rotation=20, ha="right", fontsize=8)
-    ax.set_ylim(0, 1)
-    ax.legend(fontsize=8)
-    ax.set_title(title)
-    return png(fig)
-
-
 def grouped_bars_counts(counts, title):
     """A plain bar chart of {label: count}, labels in the given order."""
     labels = list(counts)

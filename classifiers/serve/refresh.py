@@ -52,9 +52,6 @@ class StoreFollower:
         with self.index_lock:
             return similar_index(store, feature)
 
-    def due(self):
-        return time.time() - self.checked_at >= self.every
-
     def check(self):
         """Move to the newest committed version if there is one; returns whether it moved."""
         with self._moving:

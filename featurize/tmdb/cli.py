@@ -5,7 +5,7 @@ import os
 import click
 from store.cliutil import echo_json, progress_bars, user_errors
 
-from .credentials import load_credentials, loosely_readable
+from .credentials import KEY_ENV, TOKEN_ENV, load_credentials, loosely_readable
 from .discover import YearsError, parse_years
 from .fetch import DEFAULT_API_URL, DEFAULT_IMAGE_URL, POSTER_SIZES, FetchOptions, fetch_tmdb, no_progress
 from .manifest import ATTRIBUTION
@@ -70,8 +70,8 @@ def fetch_tmdb_cmd(out_dir, years, per_year, language, poster_size, min_votes, i
     except YearsError as exc:
         raise click.BadParameter(str(exc), param_hint="--years") from None
     credentials = load_credentials(credentials_file)
-    if credentials.source == credentials_file and loosely_readable(credentials_file):
-        click.echo(f"warning: {credentials_file} is readable by other users (chmod 600 it)", err=True)
+    if credentials.source not in (TOKEN_ENV, KEY_ENV) and loosely_readable(credentials.source):
+        click.echo(f"warning: {credentials.source} is readable by other users (chmod 600 it)", err=True)
     opts = FetchOptions(years=year_list, per_year=per_year, language=language, poster_size=poster_size,
                         min_votes=min_votes, imdb_ids=imdb_ids, concurrency=concurrency, rate=rate, timeout=timeout,
                         max_retries=max_retries, api_url=api_url, image_url=image_url)

@@ -49,6 +49,9 @@ def _from_file(path: str) -> Credentials:
         text = open(path, encoding="utf-8").read()
     except OSError as exc:
         raise CredentialsError(f"cannot read the TMDb credentials file {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise CredentialsError(f"the TMDb credentials file {path} is not UTF-8 text; it should hold the key or "
+                               f"token on one line") from None
     values = {}
     bare = []
     for line in text.splitlines():

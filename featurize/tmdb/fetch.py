@@ -25,7 +25,7 @@ from .catalog import CATALOG, write_catalog
 from .client import TmdbClient
 from .credentials import load_credentials
 from .discover import SORT_BY, DiscoverQuery, iter_rows, plan_year
-from .errors import FetchOptionsError, TmdbNotFoundError, TmdbRequestError
+from .errors import FetchDirError, FetchOptionsError, TmdbNotFoundError, TmdbRequestError
 from .genres import genre_names as fetch_genre_names
 from .manifest import FetchManifest, load_manifest, manifest_path, save_manifest
 from .movies import BadRow, apply_details, movie_from_discover
@@ -131,7 +131,10 @@ def fetch_tmdb(out_dir, options: FetchOptions, credentials=None, progress=no_pro
     options.check()
     credentials = credentials or load_credentials(options.credentials_file)
     out_dir = os.path.abspath(out_dir)
-    os.makedirs(os.path.join(out_dir, "posters"), exist_ok=True)
+    try:
+        os.makedirs(os.path.join(out_dir, "posters"), exist_ok=True)
+    except OSError as exc:
+        raise FetchDirError(f"cannot create {out_dir}/posters: {exc.strerror}") from None
     lock = atomic.WriterLock(manifest_path(out_dir))
     lock.acquire()
     try:

@@ -82,11 +82,15 @@ def load_manifest(out_dir, query: dict):
         diff = ", ".join(f"{k}: {there.get(k)!r} there, {v!r} now" for k, v in query.items() if there.get(k) != v)
         raise FetchDirError(f"{out_dir} was fetched with other settings ({diff}); re-run with the same settings "
                             f"or choose another --out")
-    return FetchManifest(query=data["query"], api_url=data.get("api_url", ""), image_url=data.get("image_url", ""),
-                         created_at=data.get("created_at", ""), updated_at=data.get("updated_at", ""),
-                         runs=data.get("runs", []), years=data.get("years", {}),
-                         movies={int(k): Movie.from_record(k, v) for k, v in data.get("movies", {}).items()},
-                         skipped=data.get("skipped", {}))
+    try:
+        return FetchManifest(query=data["query"], api_url=data.get("api_url", ""), image_url=data.get("image_url", ""),
+                             created_at=data.get("created_at", ""), updated_at=data.get("updated_at", ""),
+                             runs=data.get("runs", []), years=data.get("years", {}),
+                             movies={int(k): Movie.from_record(k, v) for k, v in data.get("movies", {}).items()},
+                             skipped=data.get("skipped", {}))
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise FetchDirError(f"{manifest_path(out_dir)} is damaged ({type(exc).__name__}: {exc}); move the folder "
+                            f"aside and fetch again") from None
 
 
 def save_manifest(out_dir, manifest: FetchManifest) -> None:

@@ -15,7 +15,8 @@ import time
 import numpy as np
 import scipy.sparse as sp
 
-from classifiers.model.decades import block_weights, fit_model, refit_keeping_thresholds, score, tune
+from classifiers.model.decades import fit_model, refitted, score, tune
+from classifiers.model.spec import FeatureSpec
 from classifiers.model import metrics
 from classifiers.model.priorshift import em_priors
 from classifiers.model.splits import decade_array, holdout, validation
@@ -52,16 +53,17 @@ def evaluate_spec(spec, blocks, Y, tr, va, te, is_poster, grid=WEIGHTS):
         else np.hstack([blocks[n] for n in spec])
     widths = [blocks[n].shape[1] for n in spec]
     kinds = ["sparse" if sp.issparse(blocks[n]) else "dense" for n in spec]
+    layout = FeatureSpec(tuple(spec)).with_layout(widths, kinds)
     fused = any(is_poster(n) for n in spec) and not all(is_poster(n) for n in spec)
     best = None
     for w in (grid if fused else (1.0,)):
         weights = [w if is_poster(n) else 1.0 for n in spec] if w != 1.0 else None
-        m = tune(fit_model("svm", X[tr], Y[tr], widths, kinds, True, {}, weights), X[va], Y[va])
+        m = tune(fit_model("svm", X[tr], Y[tr], layout, True, {}, weights), X[va], Y[va])
         v = score(m, X[va], Y[va])
         if best is None or v["f1_micro"] > best[1]["f1_micro"]:
             best = (m, v, w)
     model, val, w = best
-    final = refit_keeping_thresholds(model, X[np.r_[tr, va]], Y[np.r_[tr, va]])
+    final = refitted(model, X[np.r_[tr, va]], Y[np.r_[tr, va]])
     return final, val, w, X
 
 
@@ -112,11 +114,12 @@ def main():
         row["test_micro_pre1990"] = score(final, X[old], Y[old])["f1_micro"]
         if a.cross_era:
             new_tr, new_va = tr[d[tr] >= 1990], va[d[va] >= 1990]
-            m = tune(fit_model("svm", X[new_tr], Y[new_tr], [blocks[n].shape[1] for n in spec],
-                               ["sparse" if sp.issparse(blocks[n]) else "dense" for n in spec], True, {},
+            layout = FeatureSpec(tuple(spec)).with_layout(
+                [blocks[n].shape[1] for n in spec], ["sparse" if sp.issparse(blocks[n]) else "dense" for n in spec])
+            m = tune(fit_model("svm", X[new_tr], Y[new_tr], layout, True, {},
                                [w if is_poster(n) else 1.0 for n in spec] if w != 1.0 else None),
                      X[new_va], Y[new_va])
-            m = refit_keeping_thresholds(m, X[np.r_[new_tr, new_va]], Y[np.r_[new_tr, new_va]])
+            m = refitted(m, X[np.r_[new_tr, new_va]], Y[np.r_[new_tr, new_va]])
             new_te = te[d[te] >= 1990]
             row["cross_era_modern"] = score(m, X[new_te], Y[new_te])["f1_micro"]
             row["cross_era_earlier"] = score(m, X[old], Y[old])["f1_micro"]
