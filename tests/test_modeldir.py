@@ -267,6 +267,14 @@ def test_refit_keeps_other_configs_and_old_version(copy):
     assert len(versions) == 2 and not [p for p in os.listdir(models) if p.startswith(".")]
 
 
+def test_a_fit_with_another_seed_drops_configurations_fitted_on_the_old_split(copy):
+    store, models = copy
+    assert set(ModelDir.open(models).configs) == {"svm__synth-x", "nb__synth-x"}
+    fit(store, models, [("svm", "synth/x")], FitOptions(min_movies=OPTS.min_movies, seed=OPTS.seed + 1))
+    after = ModelDir.open(models)
+    assert set(after.configs) == {"svm__synth-x"} and after.split().seed == OPTS.seed + 1
+
+
 def test_an_orphan_version_of_a_killed_fit_is_removed_and_the_version_in_use_kept(copy):
     """A fit killed after renaming its version but before switching CURRENT leaves an orphan;
     the next fit must delete the orphan, not the version readers were using."""

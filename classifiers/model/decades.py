@@ -271,6 +271,10 @@ def fit(store_path, directory, configs=DEFAULT_CONFIGS, options=None, progress=N
         usable = {m for _, spec in specs for m in ids_with_features(store, spec)}
         test_ids, split = make_split(store, previous, writer.directory, opts, [m for m in store.ids() if m in usable])
         writer.write_json(SPLIT, split)
+        # configurations fitted earlier are kept only when they held out the same test split
+        # (another seed or test size draws a new one, on which they would be scored unfairly)
+        if previous is not None and (previous.split().seed, previous.split().test_size) != (opts.seed, opts.test_size):
+            previous = None
         names = sorted({n for _, spec in specs for n in spec.names})
         encoders = write_encoders(writer, store, names, previous)
         kept = _carry_configs(writer, previous, {config_name(h, s) for h, s in specs})
