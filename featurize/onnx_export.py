@@ -44,10 +44,16 @@ def export(module, size, path, height=None):
                           input_names=[INPUT], output_names=[EMBEDDING, LOGITS],
                           dynamic_axes={INPUT: {0: "batch"}, EMBEDDING: {0: "batch"}, LOGITS: {0: "batch"}},
                           do_constant_folding=True)
-    model = onnx.load_from_string(buffer.getvalue())
-    model.ir_version = IR_VERSION
+    return save_checked(buffer.getvalue(), path)
+
+
+def save_checked(exported: bytes, path, ir_version=IR_VERSION):
+    """Pin the IR version of a torch export, check the graph, and save it atomically (never a
+    half-written file under the cached name); returns ``path``."""
+    model = onnx.load_from_string(exported)
+    model.ir_version = ir_version
     onnx.checker.check_model(model, full_check=True)
-    with atomic.replacing(path) as tmp:   # never a half-written file under the cached name
+    with atomic.replacing(path) as tmp:
         onnx.save_model(model, tmp, save_as_external_data=False)
     return path
 

@@ -45,7 +45,7 @@ def _export(folder, path):
         from transformers import BertModel
     except ImportError:
         raise MissingExtraError("exporting overview/minilm needs pip install 'torch==2.14.1' 'onesheet[export]'") from None
-    import onnx
+    from .onnx_export import save_checked
     bert = BertModel.from_pretrained(folder, attn_implementation="eager").eval()
 
     class Pooled(torch.nn.Module):
@@ -68,11 +68,7 @@ def _export(folder, path):
                           dynamic_axes={"input_ids": {0: "batch", 1: "tokens"},
                                         "attention_mask": {0: "batch", 1: "tokens"}, "embedding": {0: "batch"}},
                           do_constant_folding=True)
-    model = onnx.load_from_string(buffer.getvalue())
-    model.ir_version = IR_VERSION
-    onnx.checker.check_model(model, full_check=True)
-    with atomic.replacing(path) as tmp:   # never a half-written file under the cached name
-        onnx.save_model(model, tmp, save_as_external_data=False)
+    save_checked(buffer.getvalue(), path, IR_VERSION)
 
 
 def _quantized(fp32_path, path):
